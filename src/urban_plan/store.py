@@ -1,0 +1,311 @@
+"""Versioned storage of layers and small documents: immutable versions, history, rollback, locking."""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from urban_plan import diff, documents, schema
+
+DATA_DIR_ENV = "URBAN_PLAN_DATA_DIR"
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "geodata"
+LOCK_TIMEOUT_S = 30.0
+
+
+class StoreError(Exception):
+    """Base for store errors; `code` names a locale message (store.<code>), `params` fill it in."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(f"{code}: {params}")
+        self.code = code
+        self.params = params
+
+
+class ConflictError(StoreError):
+    """The publish was based on a version that is no longer the latest: nothing was written."""
+
+
+class PermissionDenied(StoreError):
+    """The actor may not write this collection: nothing was written."""
+
+
+class InvalidPayload(StoreError):
+    """The payload breaks the collection's rules: nothing was written."""
+
+
+class NotFound(StoreError):
+    """No such collection or version."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is writing. Every write path takes one and checks it, whatever the UI already hid."""
+
+    name: str
+    role: str  # "editor" may write; anything else may only read
+    collections: frozenset[str] | None = None  # None: every collection; else only these
+
+    def may_write(self, collection: str) -> bool:
+        if self.role != "editor" or not self.name.strip():
+            return False
+        return self.collections is None or collection in self.collections
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    number: int
+    author: str
+    saved_at: str  # UTC, ISO 8601 with seconds
+    message: str
+    as_of: str  # YYYY-MM-DD: the date the data describes
+    sha256: str
+    base: int  # the version this one was based on (0 for the first)
+    restored_from: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)  # added/removed/changed/total against the base
+
+    @property
+    def as_of_date(self) -> dt.date:
+        return dt.date.fromisoformat(self.as_of)
+
+
+def known_collections() -> tuple[str, ...]:
+    """Map layers, then the small documents versioned beside them."""
+    return schema.LAYER_IDS + tuple(documents.VALIDATORS)
+
+
+class LayerStore(abc.ABC):
+    """What the app needs from storage. Backend-neutral: a file backend today, PostGIS next."""
+
+    @abc.abstractmethod
+    def history(self, collection: str) -> list[VersionInfo]:
+        """All versions, oldest first. Empty when the collection has never been published."""
+
+    @abc.abstractmethod
+    def load(self, collection: str, number: int | None = None) -> Any:
+        """The payload of a version (default: the current one, see `current`)."""
+
+    @abc.abstractmethod
+    def _commit(self, collection: str, payload: Any, info_for: Callable[[int, Any], VersionInfo]) -> VersionInfo:
+        """Write a new version atomically under the writers' lock; `info_for(latest, latest_payload)` builds
+        its metadata (and raises to refuse) while the lock is held."""
+
+    # Shared rules, identical for every backend -------------------------------------------------------------
+
+    def latest(self, collection: str) -> VersionInfo | None:
+        versions = self.history(collection)
+        return versions[-1] if versions else None
+
+    def effective(self, collection: str, on: dt.date | None = None) -> VersionInfo | None:
+        """The version in effect on a date: the greatest as-of date not after it, the later publish on ties.
+
+        A backfilled old snapshot therefore never hides newer data, and a rollback (as of today) wins.
+        """
+        on = on or dt.date.today()
+        candidates = [v for v in self.history(collection) if v.as_of_date <= on]
+        return max(candidates, key=lambda v: (v.as_of, v.number)) if candidates else None
+
+    def current(self, collection: str) -> VersionInfo | None:
+        return self.effective(collection, None) or self.latest(collection)
+
+    def publish(
+        self,
+        collection: str,
+        payload: Any,
+        *,
+        actor: Actor,
+        base_version: int,
+        message: str = "",
+        as_of: dt.date | None = None,
+        restored_from: int | None = None,
+        saved_at: dt.datetime | None = None,
+    ) -> VersionInfo:
+        """Publish a new version. Refuses (nothing written) without permission, on a stale base, or bad payload."""
+        _check_collection(collection)
+        if not actor.may_write(collection):
+            raise PermissionDenied("not_allowed", user=actor.name, collection=collection)
+        as_of = as_of or dt.date.today()
+        if as_of > dt.date.today():
+            raise InvalidPayload("as_of_in_future", as_of=as_of.isoformat())
+        problems = validate_payload(collection, payload)
+        if problems:
+            raise InvalidPayload("invalid_payload", collection=collection, problems="; ".join(problems[:10]))
+        saved = (saved_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+
+        def info_for(latest: int, latest_payload: Any) -> VersionInfo:
+            if base_version != latest:
+                raise ConflictError("stale_base", collection=collection, base=base_version, latest=latest)
+            counts = diff.summary(latest_payload, payload) if collection in schema.LAYERS else {}
+            return VersionInfo(
+                number=latest + 1,
+                author=actor.name,
+                saved_at=saved.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                message=message.strip()[:500],
+                as_of=as_of.isoformat(),
+                sha256="",  # filled by the backend from the exact bytes it writes
+                base=latest,
+                restored_from=restored_from,
+                counts=counts,
+            )
+
+        return self._commit(collection, payload, info_for)
+
+    def rollback(
+        self,
+        collection: str,
+        to: int,
+        *,
+        actor: Actor,
+        base_version: int,
+        message: str = "",
+        as_of: dt.date | None = None,
+    ) -> VersionInfo:
+        """Publish an old version again as a new one; history is never rewritten."""
+        old = self.load(collection, to)
+        return self.publish(
+            collection,
+            old,
+            actor=actor,
+            base_version=base_version,
+            message=message or f"rollback to v{to}",
+            as_of=as_of,
+            restored_from=to,
+        )
+
+
+class FileLayerStore(LayerStore):
+    """Everything under one directory: `<root>/store/<collection>/manifest.json` lists the versions, each an
+    immutable `vNNNNNN.json` file; for layers, `<root>/<layer>.geojson` mirrors the current version for people
+    and desktop GIS. The manifest rename is the commit point: a writer killed before it leaves the last good
+    version in place, and an orphaned version file is simply overwritten by the next publish."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = Path(root or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).resolve()
+        self._lock_path = self.root / "store" / ".lock"
+
+    def __repr__(self) -> str:
+        return f"FileLayerStore({str(self.root)!r})"
+
+    def history(self, collection: str) -> list[VersionInfo]:
+        _check_collection(collection)
+        path = self._manifest_path(collection)
+        if not path.exists():
+            return []
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        return [VersionInfo(**row) for row in rows]
+
+    def load(self, collection: str, number: int | None = None) -> Any:
+        info = self._find(collection, number)
+        data = self._version_path(collection, info.number).read_bytes()
+        if hashlib.sha256(data).hexdigest() != info.sha256:
+            raise StoreError("corrupt_version", collection=collection, number=info.number)
+        return json.loads(data)
+
+    def load_bytes(self, collection: str, number: int | None = None) -> bytes:
+        """The stored bytes of a version, exactly as written (for downloads)."""
+        info = self._find(collection, number)
+        return self._version_path(collection, info.number).read_bytes()
+
+    def _find(self, collection: str, number: int | None) -> VersionInfo:
+        versions = self.history(collection)
+        if not versions:
+            raise NotFound("no_versions", collection=collection)
+        found = self.current(collection) if number is None else next((v for v in versions if v.number == number), None)
+        if found is None:
+            raise NotFound("no_such_version", collection=collection, number=number)
+        return found
+
+    def _commit(self, collection: str, payload: Any, info_for: Callable[[int, Any], VersionInfo]) -> VersionInfo:
+        directory = self.root / "store" / collection
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(str(self._lock_path), timeout=LOCK_TIMEOUT_S):
+                versions = self.history(collection)
+                latest = versions[-1].number if versions else 0
+                latest_payload = self.load(collection, latest) if latest else None
+                info = info_for(latest, latest_payload)
+                data = serialise(payload)
+                info = VersionInfo(**{**asdict(info), "sha256": hashlib.sha256(data).hexdigest()})
+                _atomic_write(self._version_path(collection, info.number), data)
+                rows = [asdict(v) for v in versions] + [asdict(info)]
+                _atomic_write(self._manifest_path(collection), json.dumps(rows, ensure_ascii=False, indent=1).encode())
+                if collection in schema.LAYERS:
+                    self._write_mirror(collection)
+                return info
+        except Timeout as exc:
+            raise StoreError("busy", collection=collection) from exc
+
+    def _write_mirror(self, layer: str) -> None:
+        current = self.current(layer)
+        if current is not None:
+            _atomic_write(self.root / f"{layer}.geojson", self.load_bytes(layer, current.number))
+
+    def _manifest_path(self, collection: str) -> Path:
+        return self.root / "store" / collection / "manifest.json"
+
+    def _version_path(self, collection: str, number: int) -> Path:
+        return self.root / "store" / collection / f"v{number:06d}.json"
+
+
+def serialise(payload: Any) -> bytes:
+    """Stable bytes for a payload: one feature per line for FeatureCollections (readable diffs), else compact."""
+    if isinstance(payload, dict) and payload.get("type") == "FeatureCollection":
+        head = {k: v for k, v in payload.items() if k != "features"}
+        head_text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
+        features = ",\n".join(
+            json.dumps(f, ensure_ascii=False, separators=(",", ":"), allow_nan=False) for f in payload["features"]
+        )
+        sep = "," if len(head) else ""
+        return f'{head_text}{sep}"features":[\n{features}\n]}}\n'.encode()
+    return (json.dumps(payload, ensure_ascii=False, indent=1, allow_nan=False) + "\n").encode()
+
+
+def validate_payload(collection: str, payload: Any) -> list[str]:
+    """Problems (as short codes) that stop a payload from being stored in this collection."""
+    if collection in schema.LAYERS:
+        if not isinstance(payload, dict) or payload.get("type") != "FeatureCollection":
+            return ["not_a_feature_collection"]
+        return [f"{p.feature}.{p.field}:{p.code}" for p in schema.validate_collection(payload, collection)]
+    return documents.VALIDATORS[collection](payload)
+
+
+def _check_collection(collection: str) -> None:
+    if collection not in schema.LAYERS and collection not in documents.VALIDATORS:
+        raise NotFound("no_such_collection", collection=collection)
+    if not re.fullmatch(r"[a-z_]+", collection):  # names become directory names
+        raise NotFound("no_such_collection", collection=collection)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temp file in the same directory, fsync, rename over the target, fsync the directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def open_store(root: str | os.PathLike[str] | None = None) -> LayerStore:
+    """The configured store (file backend; `URBAN_PLAN_DATA_DIR` or geodata/)."""
+    return FileLayerStore(root)

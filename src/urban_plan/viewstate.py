@@ -1,0 +1,141 @@
+"""The shareable view (language, filters, basemap ...) to and from URL query parameters, which are untrusted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from urban_plan import schema
+from urban_plan.filters import Criteria
+from urban_plan.i18n import DEFAULT_LANG, LANGS
+
+BASEMAPS: tuple[str, ...] = ("none", "osm")
+MAX_PARAM_LENGTH = 600
+_KIND_PATTERN = re.compile(r"^[0-9A-Za-z_.\-\u3400-\u9fff]{1,40}$")
+
+
+@dataclass(frozen=True)
+class ViewState:
+    lang: str = DEFAULT_LANG
+    criteria: Criteria = field(default_factory=Criteria)
+    basemap: str = "none"
+
+
+def to_query(state: ViewState) -> dict[str, str]:
+    """Only what differs from the defaults, so a plain link stays plain."""
+    c, d = state.criteria, Criteria()
+    out: dict[str, str] = {}
+    if state.lang != DEFAULT_LANG:
+        out["lang"] = state.lang
+    if c.statuses != d.statuses:
+        out["status"] = ",".join(s for s in schema.STATUSES if s in c.statuses)
+    if (c.progress_min, c.progress_max) != (d.progress_min, d.progress_max):
+        out["progress"] = f"{c.progress_min}-{c.progress_max}"
+    if not c.include_unreported:
+        out["unreported"] = "0"
+    if c.end_from or c.end_to:
+        out["end"] = f"{c.end_from.isoformat() if c.end_from else ''}..{c.end_to.isoformat() if c.end_to else ''}"
+    if not c.include_undated:
+        out["undated"] = "0"
+    if c.layers != d.layers:
+        out["layers"] = ",".join(name for name in schema.OVERLAY_LAYERS if name in c.layers)
+    if c.kinds is not None:
+        out["kinds"] = ",".join(sorted(c.kinds))
+    if not c.show_approximate:
+        out["approx"] = "0"
+    if not c.show_placeholder:
+        out["placeholder"] = "0"
+    if state.basemap != "none":
+        out["basemap"] = state.basemap
+    return out
+
+
+def from_query(params: Mapping[str, Any]) -> tuple[ViewState, list[str]]:
+    """Parse, clamp and allowlist; returns the state and the names of parameters that were ignored."""
+    ignored: list[str] = []
+    values: dict[str, str] = {}
+    for key, raw in params.items():
+        value = raw[-1] if isinstance(raw, list) and raw else raw
+        if not isinstance(value, str) or len(value) > MAX_PARAM_LENGTH:
+            ignored.append(str(key)[:40])
+            continue
+        values[str(key)] = value.strip()
+
+    state = ViewState()
+    criteria = Criteria()
+    parsers = {
+        "lang": lambda v: {"lang": _one_of(v, LANGS)},
+        "basemap": lambda v: {"basemap": _one_of(v, BASEMAPS)},
+        "status": lambda v: {"statuses": _subset(v, schema.STATUSES)},
+        "layers": lambda v: {"layers": _subset(v, schema.OVERLAY_LAYERS)},
+        "kinds": lambda v: {"kinds": _kinds(v)},
+        "progress": _progress,
+        "end": _end_window,
+        "unreported": lambda v: {"include_unreported": _flag(v)},
+        "undated": lambda v: {"include_undated": _flag(v)},
+        "approx": lambda v: {"show_approximate": _flag(v)},
+        "placeholder": lambda v: {"show_placeholder": _flag(v)},
+    }
+    for key, value in values.items():
+        parser = parsers.get(key)
+        if parser is None:
+            continue  # other pages' parameters (e.g. history's layer) are theirs to read
+        try:
+            update = parser(value)
+        except ValueError:
+            ignored.append(key)
+            continue
+        for name, parsed in update.items():
+            if name in ("lang", "basemap"):
+                state = replace(state, **{name: parsed})
+            else:
+                criteria = replace(criteria, **{name: parsed})
+    return replace(state, criteria=criteria), ignored
+
+
+def _one_of(value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(value)
+    return value
+
+
+def _subset(value: str, allowed: tuple[str, ...]) -> frozenset[str]:
+    items = {item.strip() for item in value.split(",") if item.strip()}
+    if not items <= set(allowed):
+        raise ValueError(value)
+    return frozenset(items)
+
+
+def _kinds(value: str) -> frozenset[str]:
+    items = {item.strip() for item in value.split(",") if item.strip()}
+    if len(items) > 50 or not all(_KIND_PATTERN.match(item) for item in items):
+        raise ValueError(value)
+    return frozenset(items)
+
+
+def _flag(value: str) -> bool:
+    if value not in ("0", "1"):
+        raise ValueError(value)
+    return value == "1"
+
+
+def _progress(value: str) -> dict[str, int]:
+    m = re.fullmatch(r"(\d{1,3})-(\d{1,3})", value)
+    if not m:
+        raise ValueError(value)
+    low, high = sorted((min(int(m.group(1)), 100), min(int(m.group(2)), 100)))
+    return {"progress_min": low, "progress_max": high}
+
+
+def _end_window(value: str) -> dict[str, dt.date | None]:
+    m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})?\.\.(\d{4}-\d{2}-\d{2})?", value)
+    if not m:
+        raise ValueError(value)
+    start = dt.date.fromisoformat(m.group(1)) if m.group(1) else None
+    end = dt.date.fromisoformat(m.group(2)) if m.group(2) else None
+    if start and end and start > end:
+        start, end = end, start
+    return {"end_from": start, "end_to": end}

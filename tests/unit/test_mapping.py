@@ -1,0 +1,116 @@
+"""Map building, checked by rendering the HTML: layers present, assets local, data text escaped."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import shapely
+
+from urban_plan import assets, frame, mapping, schema
+from urban_plan.store import FileLayerStore
+
+ROOT = Path(__file__).resolve().parents[2]
+PAYLOADS = [
+    "<img src=x onerror=alert(1)>",
+    "${alert(1)}",
+    "`${alert(2)}`",
+    "</script><script>alert(3)</script>",
+    "\" onmouseover=\"alert(4)",
+]
+
+
+@pytest.fixture(scope="module")
+def shipped() -> tuple[pd.DataFrame, pd.DataFrame]:
+    store = FileLayerStore(ROOT / "geodata")
+    context = frame.collection_frame(store.load("context"), "context")
+    overlays = frame.layers_frame({layer: store.load(layer) for layer in schema.OVERLAY_LAYERS})
+    return context, overlays
+
+
+def render(m) -> str:
+    return m.get_root().render()
+
+
+def geojson_blocks(html: str) -> list[dict]:
+    """The FeatureCollections folium embedded in the page."""
+    blocks = re.findall(r"_add\((\{\"features\".*?\})\);\n", html, flags=re.S)
+    blocks += re.findall(r"_add\((\{\"type\": \"FeatureCollection\".*?\})\);\n", html, flags=re.S)
+    return [json.loads(b) for b in blocks]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_layer_is_drawn_with_its_features(shipped, lang: str) -> None:
+    context, overlays = shipped
+    html = render(mapping.full_map(context, overlays, lang=lang))
+    features = [f for block in geojson_blocks(html) for f in block["features"]]
+    assert len(features) == len(context) + len(overlays)
+    for layer in schema.LAYER_IDS:
+        assert f"up-l-{layer}" in html
+    assert html.count("L.control.layers") == 1
+
+
+@pytest.mark.parametrize("basemap", ["none", "osm"])
+def test_the_map_loads_only_vendored_assets(shipped, basemap: str) -> None:
+    context, overlays = shipped
+    html = render(mapping.full_map(context, overlays, lang="zh", basemap=basemap))
+    links = assets.all_links(html)
+    assert links and all(link.startswith(assets.APP_BASE + "/") for link in links), links
+    for link in links:
+        assert (assets.VENDOR_DIR / link[len(assets.APP_BASE) + 1 :]).is_file(), link
+    assert not re.search(r"cdn\.jsdelivr|cdnjs|code\.jquery|bootstrapcdn|unpkg", html)
+    tiles = re.findall(r"L\.tileLayer\(\s*\"([^\"]+)\"", html)
+    assert tiles == ([] if basemap == "none" else ["https://tile.openstreetmap.org/{z}/{x}/{y}.png"])
+
+
+def test_the_base_map_has_fullscreen_measure_scale_legend_and_fits_the_district(shipped) -> None:
+    context, _ = shipped
+    zh = render(mapping.base_map(context, lang="zh"))
+    assert "L.control.fullscreen" in zh and "L.Control.Measure" in zh and "L.control.scale" in zh
+    assert "leaflet-measure.cn.js" in zh and json.dumps("图例")[1:-1] in zh and "fitBounds" in zh
+    en = render(mapping.base_map(context, lang="en"))
+    assert "leaflet-measure.en.js" in en and "Legend" in en
+
+
+def test_hostile_text_in_any_field_reaches_the_map_only_escaped() -> None:
+    fields = {name: PAYLOADS[i % len(PAYLOADS)] for i, name in enumerate(schema.TEXT_FIELDS)}
+    rows = [{**fields, "layer": "projects", "status": "planned", "progress": None, "start_date": None,
+             "end_date": None, "investment_yi": None, "confidence": "approximate", "id": f"x{i}",
+             "name_zh": payload, "name_en": payload, "kind": payload, "source": payload, "note": payload}
+            for i, payload in enumerate(PAYLOADS)]
+    overlays = pd.DataFrame(rows)
+    overlays["geometry"] = [shapely.Point(117.17, 36.98)] * len(rows)
+    import geopandas as gpd
+
+    overlays = gpd.GeoDataFrame(overlays, geometry="geometry", crs="EPSG:4326")
+    html = render(mapping.full_map(frame.empty_frame(), overlays, lang="en"))
+    for payload in PAYLOADS:
+        assert payload not in html
+    assert "<img src=x" not in html and "${alert" not in html and "<script>alert" not in html
+    decoded = [f["properties"]["_tip"] for block in geojson_blocks(html) for f in block["features"]]
+    assert any("&lt;img src=x onerror=alert(1)&gt;" in tip for tip in decoded)
+    assert any("&#36;{alert(1)}" in tip for tip in decoded)
+
+
+def test_a_clicked_tooltip_text_gives_back_the_feature_key() -> None:
+    text = "黄河大道北延 示意\nHuanghe Avenue north extension\n在建 · 进度 未报告\nprojects/prj-huanghe-north"
+    assert mapping.feature_key_from_text(text) == ("projects", "prj-huanghe-north")
+    assert mapping.feature_key_from_text("name mentions rail/fake\n…\nroads/road-01") == ("roads", "road-01")
+    assert mapping.feature_key_from_text("no key here") is None
+    assert mapping.feature_key_from_text(None) is None
+
+
+def test_placeholder_and_approximate_shapes_are_styled_differently(shipped) -> None:
+    _, overlays = shipped
+    styles = {}
+    for confidence in ("approximate", "placeholder"):
+        part = overlays[overlays["confidence"] == confidence].head(1)
+        feature = mapping._display_collection(part, "zh")["features"][0]
+        styles[confidence] = mapping._overlay_style(feature)
+    assert styles["approximate"]["dashArray"] != styles["placeholder"]["dashArray"]
+    assert styles["placeholder"]["fillOpacity"] < styles["approximate"]["fillOpacity"]
+    tip = mapping.tooltip_html(overlays[overlays["confidence"] == "placeholder"].iloc[0].to_dict(), "zh")
+    assert "待核实" in tip

@@ -1,0 +1,55 @@
+"""Cached access to the store for the pages: each layer version is read and parsed once per server process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+import geopandas as gpd
+import streamlit as st
+
+from urban_plan import frame, schema
+from urban_plan.store import DATA_DIR_ENV, LayerStore, VersionInfo, open_store
+
+
+def store() -> LayerStore:
+    """The configured store (`URBAN_PLAN_DATA_DIR`, default geodata/), one object per data directory."""
+    return _store(os.environ.get(DATA_DIR_ENV, ""))
+
+
+@st.cache_resource
+def _store(root: str) -> LayerStore:
+    return open_store(root or None)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def _layer_frame(root: str, layer: str, number: int, sha256: str) -> gpd.GeoDataFrame:
+    """Keyed on the version's number and hash: a new publish is a new cache entry, never a stale one."""
+    del root, sha256  # part of the cache key only
+    return frame.collection_frame(store().load(layer, number), layer)
+
+
+@dataclass
+class Layers:
+    context: gpd.GeoDataFrame
+    overlays: gpd.GeoDataFrame
+    versions: dict[str, VersionInfo | None]  # the version shown per layer (None: nothing in effect yet)
+
+
+def layers(as_of: dt.date | None = None) -> Layers:
+    """Every layer as in effect on `as_of` (default: today's current versions)."""
+    s = store()
+    versions = {layer: (s.effective(layer, as_of) if as_of else s.current(layer)) for layer in schema.LAYER_IDS}
+    frames = {
+        layer: _layer_frame(str(getattr(s, "root", "")), layer, v.number, v.sha256)
+        for layer, v in versions.items()
+        if v is not None
+    }
+    overlays = [frames[name] for name in schema.OVERLAY_LAYERS if name in frames and len(frames[name])]
+    combined = (
+        gpd.GeoDataFrame(gpd.pd.concat(overlays, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+        if overlays
+        else frame.empty_frame()
+    )
+    return Layers(frames.get("context", frame.empty_frame()), combined, versions)

@@ -1,0 +1,181 @@
+"""The shared view (language + filters) in session state, seeded from and mirrored to the URL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+from urban_plan import schema, viewstate
+from urban_plan.filters import Criteria
+from urban_plan.i18n import label, t
+from urban_plan.viewstate import ViewState
+
+_VIEW = "_view"
+_GENERATION = "_filter_generation"  # bumped to rebuild filter widgets from the view (reset, saved views)
+_URL_KEYS = (
+    "lang",
+    "status",
+    "progress",
+    "unreported",
+    "end",
+    "undated",
+    "layers",
+    "kinds",
+    "approx",
+    "placeholder",
+    "basemap",
+)
+
+
+def view() -> ViewState:
+    """The current view; on a session's first run it comes from the URL (untrusted, parsed and clamped)."""
+    if _VIEW not in st.session_state:
+        state, ignored = viewstate.from_query(st.query_params.to_dict())
+        st.session_state[_VIEW] = state
+        st.session_state["_url_ignored"] = ignored
+    return st.session_state[_VIEW]
+
+
+def set_view(state: ViewState, *, rebuild_widgets: bool = False) -> None:
+    st.session_state[_VIEW] = state
+    if rebuild_widgets:
+        st.session_state[_GENERATION] = st.session_state.get(_GENERATION, 0) + 1
+
+
+def lang() -> str:
+    return view().lang
+
+
+def sync_url() -> None:
+    """Mirror the view into the URL (only our keys, only non-defaults), so a copied link reopens it."""
+    wanted = viewstate.to_query(view())
+    for key in _URL_KEYS:
+        if key in wanted:
+            if st.query_params.get(key) != wanted[key]:
+                st.query_params[key] = wanted[key]
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+def language_switch() -> None:
+    names = {"zh": "中文", "en": "English"}
+    st.radio(
+        t("app.language", lang()),
+        options=list(names),
+        index=list(names).index(lang()),
+        format_func=names.__getitem__,
+        horizontal=True,
+        key="lang_choice",
+        on_change=lambda: set_view(replace(view(), lang=st.session_state["lang_choice"])),
+    )
+
+
+def filter_widgets(kinds_available: list[str]) -> None:
+    """The shared progress filters (sidebar). Widget keys carry language and generation: a language switch or a
+    reset builds fresh widgets from the view instead of fighting the old ones' state."""
+    state, lang_ = view(), lang()
+    c = state.criteria
+    suffix = f"{lang_}_{st.session_state.get(_GENERATION, 0)}"
+
+    def bind(key: str, update: Any) -> dict[str, Any]:
+        """Widget key and callback: the callback turns the widget's value into criteria fields."""
+        full = f"f_{key}_{suffix}"
+
+        def changed() -> None:
+            set_view(replace(view(), criteria=replace(view().criteria, **update(st.session_state[full]))))
+
+        return {"key": full, "on_change": changed}
+
+    st.multiselect(
+        t("filters.layers", lang_),
+        options=list(schema.OVERLAY_LAYERS),
+        default=[name for name in schema.OVERLAY_LAYERS if name in c.layers],
+        format_func=lambda code: label("layer", code, lang_),
+        **bind("layers", lambda v: {"layers": frozenset(v)}),
+    )
+    st.multiselect(
+        t("filters.status", lang_),
+        options=list(schema.STATUSES),
+        default=[s for s in schema.STATUSES if s in c.statuses],
+        format_func=lambda code: label("status", code, lang_),
+        **bind("status", lambda v: {"statuses": frozenset(v)}),
+    )
+    st.slider(
+        t("filters.progress", lang_),
+        min_value=0,
+        max_value=100,
+        value=(c.progress_min, c.progress_max),
+        step=5,
+        format="%d%%",
+        **bind("progress", lambda v: {"progress_min": int(v[0]), "progress_max": int(v[1])}),
+    )
+    st.checkbox(
+        t("filters.include_unreported", lang_),
+        value=c.include_unreported,
+        **bind("unrep", lambda v: {"include_unreported": bool(v)}),
+    )
+    col_from, col_to = st.columns(2)
+    with col_from:
+        st.date_input(
+            t("filters.end_from", lang_),
+            value=c.end_from,
+            min_value=dt.date(2015, 1, 1),
+            max_value=dt.date(2040, 12, 31),
+            **bind("end_from", lambda v: {"end_from": v}),
+        )
+    with col_to:
+        st.date_input(
+            t("filters.end_to", lang_),
+            value=c.end_to,
+            min_value=dt.date(2015, 1, 1),
+            max_value=dt.date(2040, 12, 31),
+            **bind("end_to", lambda v: {"end_to": v}),
+        )
+    st.checkbox(
+        t("filters.include_undated", lang_),
+        value=c.include_undated,
+        **bind("undated", lambda v: {"include_undated": bool(v)}),
+    )
+    options = sorted(set(kinds_available) | set(c.kinds or ()))
+    st.multiselect(
+        t("filters.kinds", lang_),
+        options=options,
+        default=sorted(c.kinds) if c.kinds is not None else options,
+        format_func=lambda code: label("kind", code, lang_),
+        **bind("kinds", lambda v, all_=frozenset(options): {"kinds": None if frozenset(v) >= all_ else frozenset(v)}),
+    )
+    st.toggle(
+        t("filters.show_approximate", lang_),
+        value=c.show_approximate,
+        **bind("approx", lambda v: {"show_approximate": bool(v)}),
+    )
+    st.toggle(
+        t("filters.show_placeholder", lang_),
+        value=c.show_placeholder,
+        **bind("ph", lambda v: {"show_placeholder": bool(v)}),
+    )
+    if not c.is_default() and st.button(t("filters.reset", lang_), key=f"reset_{suffix}"):
+        set_view(replace(view(), criteria=Criteria()), rebuild_widgets=True)
+        st.rerun()
+
+
+def basemap_choice() -> None:
+    lang_ = lang()
+    st.selectbox(
+        t("basemap.label", lang_),
+        options=list(viewstate.BASEMAPS),
+        index=list(viewstate.BASEMAPS).index(view().basemap),
+        format_func=lambda code: t(f"basemap.{code}", lang_),
+        key=f"basemap_{lang_}",
+        help=t("basemap.help", lang_),
+        on_change=lambda: set_view(replace(view(), basemap=st.session_state[f"basemap_{lang_}"])),
+    )
+
+
+def report_ignored_url_params() -> None:
+    ignored = st.session_state.pop("_url_ignored", None)
+    if ignored:
+        st.toast(t("app.url_ignored", lang(), params=", ".join(ignored)))

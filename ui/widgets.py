@@ -1,0 +1,84 @@
+"""Small pieces several pages show: KPI cards, the feature details panel, the data-provenance line."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from urban_plan import display, filters, schema
+from urban_plan.display import escape
+from urban_plan.i18n import label, t
+from urban_plan.store import VersionInfo
+
+
+def kpi_cards(shown: pd.DataFrame, overlays: pd.DataFrame, lang: str) -> None:
+    k = filters.kpis(shown, overlays)
+    cols = st.columns(6)
+    cols[0].metric(t("kpi.shown", lang), f"{k.shown}", help=t("kpi.shown_help", lang, total=len(overlays)))
+    cols[1].metric(
+        t("kpi.five_projects", lang),
+        t("kpi.money", lang, yi=f"{schema.FIVE_PROJECTS_TOTAL_YI:g}", bn=f"{schema.FIVE_PROJECTS_TOTAL_YI / 10:g}"),
+        help=t("kpi.five_projects_help", lang, source=schema.ARTICLE_SOURCE),
+    )
+    mean = "—" if k.mean_progress is None else f"{k.mean_progress:.0f}%"  # the help text says "not reported"
+    cols[2].metric(
+        t("kpi.mean_progress", lang), mean, help=t("kpi.mean_progress_help", lang, n=k.reported, total=k.shown)
+    )
+    for col, status in zip(cols[3:], schema.STATUSES, strict=True):
+        col.metric(label("status", status, lang), f"{k.by_status[status]}", help=t("kpi.status_help", lang))
+
+
+def feature_details(row: pd.Series | None, lang: str) -> None:
+    """Details of the clicked feature as escaped HTML (data never goes through Markdown)."""
+    if row is None:
+        st.info(t("map.click_hint", lang))
+        return
+    data = display.clean(row.to_dict())
+    tag = display.confidence_tag(data.get("confidence"), lang)
+    rows = "".join(
+        f"<tr><th>{escape(key)}</th><td>{escape(value)}</td></tr>" for _, key, value in display.details(data, lang)
+    )
+    warning_key = f"confidence_warning.{data.get('confidence')}"
+    warning = f'<p class="up-warn">{escape(t(warning_key, lang))}</p>' if tag else ""
+    colour = display.status_colour(data.get("status"))
+    st.html(
+        f"""<div class="up-details">
+        <div class="up-details-name">{escape(display.name(data, lang))}
+          {f'<span class="up-tag">{escape(tag)}</span>' if tag else ""}</div>
+        <div class="up-details-status" style="border-left:6px solid {colour}">
+          {escape(label("status", data.get("status"), lang))} ·
+          {escape(display.progress_text(data.get("progress"), lang))}</div>
+        <table>{rows}</table>{warning}</div>
+        <style>
+        .up-details {{ font-size: 0.92rem; }}
+        .up-details-name {{ font-size: 1.15rem; font-weight: 700; margin-bottom: .3rem; }}
+        .up-details-status {{ padding-left: .5rem; margin-bottom: .5rem; }}
+        .up-details th {{ text-align: left; color: #555; padding: 2px 8px 2px 0; vertical-align: top;
+          white-space: nowrap; font-weight: 600; }}
+        .up-details td {{ padding: 2px 0; word-break: break-word; }}
+        .up-tag {{ font-size: .75rem; border: 1px dashed #8a1c1c; color: #8a1c1c; padding: 0 4px;
+          border-radius: 3px; margin-left: 6px; vertical-align: middle; }}
+        .up-warn {{ color: #8a1c1c; font-size: .85rem; margin-top: .5rem; }}
+        </style>"""
+    )
+
+
+def provenance(versions: dict[str, VersionInfo | None], lang: str) -> None:
+    """Which version of each layer is on screen, as of when: so a screenshot says what it shows."""
+    parts = [
+        t("app.layer_version", lang, layer=label("layer", layer, lang), number=v.number, as_of=v.as_of)
+        if v
+        else t("app.layer_missing", lang, layer=label("layer", layer, lang))
+        for layer, v in versions.items()
+    ]
+    st.caption(" · ".join(parts))
+    st.caption(t("app.geometry_warning", lang))
+
+
+def find_feature(frames: list[pd.DataFrame], layer: str, fid: str) -> pd.Series | None:
+    for part in frames:
+        if len(part):
+            match = part[(part["layer"] == layer) & (part["id"] == fid)]
+            if len(match):
+                return match.iloc[0]
+    return None
