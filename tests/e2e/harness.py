@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -121,7 +122,18 @@ def watch_page(context: Any, page: Any) -> Watch:
             route_.abort()
 
     context.route("**/*", route)
-    page.on("console", lambda msg: watch.console_errors.append(msg.text) if msg.type == "error" else None)
+
+    def on_console(msg: Any) -> None:
+        if msg.type != "error":
+            return
+        url = (msg.location or {}).get("url", "")
+        # Opening a deep link (/table) makes Streamlit's frontend probe /table/_stcore/... for a base path
+        # first; those 404s are its own discovery, not the app's.
+        if re.search(r"/[^/]+/_stcore/(health|host-config)$", url):
+            return
+        watch.console_errors.append(f"{msg.text} ({url})" if url else msg.text)
+
+    page.on("console", on_console)
     page.on("pageerror", lambda exc: watch.console_errors.append(str(exc)))
 
     def on_dialog(dialog: Any) -> None:

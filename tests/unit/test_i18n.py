@@ -27,8 +27,11 @@ def test_placeholders_match_between_languages() -> None:
 
 def test_every_code_the_data_uses_has_a_label() -> None:
     for lang in i18n.LANGS:
-        for prefix, codes in (("status", schema.STATUSES), ("confidence", schema.CONFIDENCES),
-                              ("layer", schema.LAYER_IDS)):
+        for prefix, codes in (
+            ("status", schema.STATUSES),
+            ("confidence", schema.CONFIDENCES),
+            ("layer", schema.LAYER_IDS),
+        ):
             for code in codes:
                 assert i18n.has(f"{prefix}.{code}", lang), (lang, prefix, code)
 

@@ -19,7 +19,7 @@ PAYLOADS = [
     "${alert(1)}",
     "`${alert(2)}`",
     "</script><script>alert(3)</script>",
-    "\" onmouseover=\"alert(4)",
+    '" onmouseover="alert(4)',
 ]
 
 
@@ -77,10 +77,25 @@ def test_the_base_map_has_fullscreen_measure_scale_legend_and_fits_the_district(
 
 def test_hostile_text_in_any_field_reaches_the_map_only_escaped() -> None:
     fields = {name: PAYLOADS[i % len(PAYLOADS)] for i, name in enumerate(schema.TEXT_FIELDS)}
-    rows = [{**fields, "layer": "projects", "status": "planned", "progress": None, "start_date": None,
-             "end_date": None, "investment_yi": None, "confidence": "approximate", "id": f"x{i}",
-             "name_zh": payload, "name_en": payload, "kind": payload, "source": payload, "note": payload}
-            for i, payload in enumerate(PAYLOADS)]
+    rows = [
+        {
+            **fields,
+            "layer": "projects",
+            "status": "planned",
+            "progress": None,
+            "start_date": None,
+            "end_date": None,
+            "investment_yi": None,
+            "confidence": "approximate",
+            "id": f"x{i}",
+            "name_zh": payload,
+            "name_en": payload,
+            "kind": payload,
+            "source": payload,
+            "note": payload,
+        }
+        for i, payload in enumerate(PAYLOADS)
+    ]
     overlays = pd.DataFrame(rows)
     overlays["geometry"] = [shapely.Point(117.17, 36.98)] * len(rows)
     import geopandas as gpd

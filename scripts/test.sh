@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set up what is missing (Chromium included), then run the whole suite: lint, unit + AppTest, browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh test
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/python -m pytest tests/unit tests/app -n 2 -q "$@"
+.venv/bin/python -m pytest tests/e2e -q "$@"
