@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import streamlit as st
 
-from urban_plan import frame, schema
+from urban_plan import frame, ingest, publishing, schema
 from urban_plan.store import DATA_DIR_ENV, LayerStore, VersionInfo, open_store
 
 
@@ -53,3 +53,17 @@ def layers(as_of: dt.date | None = None) -> Layers:
         else frame.empty_frame()
     )
     return Layers(frames.get("context", frame.empty_frame()), combined, versions)
+
+
+def preview(digest: str, name: str, data: bytes, options: ingest.Options) -> publishing.Preview:
+    """Checked and diffed once per file content, options and store state (the latest version is in the key)."""
+    latest = store().latest(options.layer)
+    return _preview(digest, name, data, options, latest.number if latest else 0, os.environ.get(DATA_DIR_ENV, ""))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _preview(
+    digest: str, name: str, _data: bytes, options: ingest.Options, latest: int, root: str
+) -> publishing.Preview:
+    del digest, latest, root  # cache key only: the bytes are hashed by the caller, not by Streamlit
+    return publishing.preview(store(), name, _data, options)

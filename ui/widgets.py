@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from streamlit_folium import st_folium
 
-from urban_plan import display, filters, schema
+from ui import data
+from urban_plan import diff, display, filters, frame, mapping, publishing, schema
 from urban_plan.display import escape
 from urban_plan.i18n import label, t
 from urban_plan.store import VersionInfo
@@ -82,3 +84,54 @@ def find_feature(frames: list[pd.DataFrame], layer: str, fid: str) -> pd.Series 
             if len(match):
                 return match.iloc[0]
     return None
+
+
+def plain(text: str, *, muted: bool = True) -> None:
+    """Text that may contain data (file names, CRS names, messages) shown without Markdown: escaped HTML."""
+    colour = "color: rgba(49, 51, 63, 0.65); font-size: 0.875rem;" if muted else ""
+    st.html(f'<div style="{colour}">{escape(text)}</div>')
+
+
+def field_mapping_editor(source_fields: list[str], field_map: dict[str, str | None], key: str, lang: str) -> dict:
+    """Which canonical field each source column fills, as an editable table (cells are plain text)."""
+    table = pd.DataFrame({"source": source_fields, "target": [field_map.get(f) or "" for f in source_fields]})
+    edited = st.data_editor(
+        table,
+        column_config={
+            "source": st.column_config.TextColumn(t("upload.source_field", lang), disabled=True),
+            "target": st.column_config.SelectboxColumn(
+                t("upload.target_field", lang),
+                options=["", *schema.FIELDS],
+                format_func=lambda f: label("field", f, lang) if f else t("upload.drop_field", lang),
+            ),
+        },
+        hide_index=True,
+        num_rows="fixed",
+        key=key,
+        width="stretch",
+    )
+    return {row.source: (row.target or None) for row in edited.itertuples()}
+
+
+def change_preview(changes: diff.CollectionDiff, old: dict | None, new: dict, layer: str, lang: str) -> None:
+    """An upload's changes: counts, the field-by-field table, and the map (added, changed, removed, unchanged)."""
+    counts = changes.counts()
+    for col, key in zip(st.columns(4), ("added", "removed", "changed", "total"), strict=True):
+        col.metric(t(f"diff.{key}", lang), counts[key])
+    if changes.is_empty:
+        st.info(t("upload.no_changes", lang))
+    else:
+        st.dataframe(publishing.change_table(changes, lang), hide_index=True, width="stretch")
+    old_frame = frame.collection_frame(old, layer) if old else frame.empty_frame()
+    groups = mapping.change_groups(
+        old_frame, frame.collection_frame(new, layer), {c.id: c.change for c in changes.rows()}, lang=lang
+    )
+    st_folium(
+        mapping.base_map(data.layers().context, lang=lang),
+        key=f"upload-map-{lang}",
+        feature_group_to_add=groups,
+        layer_control=mapping.layer_control(),
+        returned_objects=[],
+        use_container_width=True,
+        height=480,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Mapping
 from typing import Any
@@ -69,9 +70,36 @@ def details(row: Mapping[str, Any], lang: str) -> list[tuple[str, str, str]]:
     ]
 
 
+LOCAL_TZ = dt.timezone(dt.timedelta(hours=8), "CST")  # China Standard Time, no daylight saving
+
+
+def local_time(saved_at: str) -> str:
+    """A stored UTC timestamp as the planners read it: Beijing time, to the minute."""
+    try:
+        moment = dt.datetime.fromisoformat(saved_at.replace("Z", "+00:00"))
+    except ValueError:
+        return saved_at
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
 def clean(row: Mapping[str, Any]) -> dict[str, Any]:
     """A row with pandas' missing values (NaN, NaT) turned into None, so `or` and `is None` read naturally."""
     return {key: None if _missing(value) else value for key, value in row.items()}
+
+
+def value_text(field: str, value: Any, lang: str) -> str:
+    """One stored value as people read it, for diffs: statuses and confidences by name, nulls in words."""
+    if field == "status":
+        return label("status", value, lang) if not _missing(value) else "—"
+    if field == "progress":
+        return progress_text(value, lang)
+    if field == "investment_yi":
+        return investment_text(value, lang)
+    if field == "confidence":
+        return confidence_text(value, lang)
+    if field in ("start_date", "end_date"):
+        return date_text(value, lang)
+    return "—" if _missing(value) else str(value)
 
 
 def status_colour(status: Any) -> str:

@@ -109,6 +109,47 @@ def overlay_groups(
     return groups
 
 
+CHANGE_COLOURS = {"added": "#1a9850", "changed": "#e08a00", "removed": "#d73027", "unchanged": "#9e9e9e"}
+
+
+def change_groups(
+    old: pd.DataFrame, new: pd.DataFrame, changed_ids: dict[str, str], *, lang: str
+) -> list[folium.FeatureGroup]:
+    """An upload's preview on the map: added, changed and unchanged features from the upload, removed ones from
+    the current version. `changed_ids` maps feature id -> "added" | "changed" | "removed"."""
+    parts = {
+        "unchanged": new[~new["id"].isin(changed_ids)] if len(new) else new,
+        "added": new[new["id"].map(changed_ids).eq("added")] if len(new) else new,
+        "changed": new[new["id"].map(changed_ids).eq("changed")] if len(new) else new,
+        "removed": old[old["id"].map(changed_ids).eq("removed")] if len(old) else old,
+    }
+    groups = []
+    for change, part in parts.items():
+        name = t("map.layer_count", lang, layer=t(f"diff.{change}", lang), count=len(part))
+        group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
+        if len(part):
+            _geojson(
+                part, lang=lang, style=_fixed_style(CHANGE_COLOURS[change], change), interactive_popup=True
+            ).add_to(group)
+        groups.append(group)
+    return groups
+
+
+def _fixed_style(colour: str, change: str) -> Any:
+    def style(_feature: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "color": colour,
+            "fillColor": colour,
+            "weight": 4,
+            "fillOpacity": 0.25,
+            "opacity": 0.95,
+            "dashArray": "6 6" if change == "removed" else None,
+            "className": f"up-change-{change}",
+        }
+
+    return style
+
+
 def full_map(
     context: pd.DataFrame,
     overlays: pd.DataFrame,

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import math
 import re
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+import shapely
 
 STATUSES: tuple[str, ...] = ("planned", "in_progress", "completed")
 CONFIDENCES: tuple[str, ...] = ("surveyed", "approximate", "placeholder")
@@ -152,8 +157,23 @@ class Problem:
 
 
 def canonical_field(name: str) -> str | None:
-    """The canonical field a source field name maps to, or None."""
-    return FIELD_ALIASES.get(_norm(name))
+    """The canonical field a source field name maps to, or None. Shapefile names cut to 10 bytes by the .dbf
+    format (计划完工日期 -> 计划完工日 in GBK) are recognised too."""
+    key = _norm(name)
+    return FIELD_ALIASES.get(key) or _truncated_aliases().get(key)
+
+
+@functools.cache
+def _truncated_aliases() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for alias, target in FIELD_ALIASES.items():
+        for encoding in ("gb18030", "utf-8"):
+            raw = alias.encode(encoding)
+            if len(raw) > 10:
+                cut = raw[:10].decode(encoding, errors="ignore")
+                if len(cut) >= 2 and cut not in FIELD_ALIASES:
+                    out.setdefault(cut, target)
+    return out
 
 
 def parse_status(value: Any) -> str | None:
@@ -244,27 +264,74 @@ def validate_properties(props: dict[str, Any], row: int) -> list[Problem]:
 
 
 def validate_collection(fc: dict[str, Any], layer: str) -> list[Problem]:
-    """Check a canonical FeatureCollection for a layer: every feature's properties, geometry family, unique ids."""
+    """Check a canonical FeatureCollection for a layer: structure, every feature's properties, a readable
+    geometry of the layer's family with finite coordinates, unique ids."""
     spec = LAYERS[layer]
+    features = fc.get("features") if isinstance(fc, dict) else None
+    if not isinstance(features, list):
+        return [Problem("not_geojson", "*", "features", type(features).__name__)]
     problems: list[Problem] = []
     seen: set[str] = set()
-    for row, feature in enumerate(fc.get("features", []), start=1):
-        props = feature.get("properties") or {}
+    to_parse: list[tuple[str, str]] = []  # (feature label, geometry JSON) checked together below
+    for row, feature in enumerate(features, start=1):
+        if not isinstance(feature, dict):
+            problems.append(Problem("not_a_feature", f"#{row}", "", type(feature).__name__))
+            continue
+        props = feature.get("properties")
+        if props is not None and not isinstance(props, dict):
+            problems.append(Problem("bad_properties", f"#{row}", "properties", type(props).__name__))
+            continue
+        props = props or {}
         problems += validate_properties(props, row)
         fid = props.get("id")
+        who = str(fid) if isinstance(fid, str) and fid else f"#{row}"
         if isinstance(fid, str):
             if fid in seen:
                 problems.append(Problem("duplicate_id", fid, "id", fid))
             seen.add(fid)
-        geom = feature.get("geometry")
-        family = GEOMETRY_FAMILIES.get((geom or {}).get("type", ""))
+        geometry = feature.get("geometry")
+        if not isinstance(geometry, dict):
+            problems.append(Problem("missing_geometry", who, "geometry", type(geometry).__name__))
+            continue
+        family = GEOMETRY_FAMILIES.get(str(geometry.get("type", "")))
         if family is None or family not in spec.families:
-            found = (geom or {}).get("type", "null")
             allowed = "/".join(sorted(spec.families))
-            problems.append(
-                Problem("wrong_geometry", str(fid or f"#{row}"), "geometry", found, (("allowed", allowed),))
-            )
+            found = str(geometry.get("type"))[:40]
+            problems.append(Problem("wrong_geometry", who, "geometry", found, (("allowed", allowed),)))
+            continue
+        try:
+            to_parse.append((who, json.dumps(geometry, allow_nan=False)))
+        except (ValueError, TypeError):
+            problems.append(Problem("coordinates_not_finite", who, "geometry", "NaN/Inf"))
+    return problems + _geometry_problems(to_parse)
+
+
+def _geometry_problems(items: list[tuple[str, str]]) -> list[Problem]:
+    """Parse all geometries in one vectorised call: unreadable, empty or non-finite ones are problems."""
+    if not items:
+        return []
+    texts = np.array([text for _, text in items], dtype=object)
+    try:
+        shapes = shapely.from_geojson(texts, on_invalid="ignore")
+    except shapely.errors.GEOSException:  # a member GEOS rejects outright: find it one by one
+        shapes = np.array([_parse_one(text) for text in texts], dtype=object)
+    problems = []
+    missing = shapely.is_missing(shapes) | shapely.is_empty(shapes)
+    coords, owner = shapely.get_coordinates(shapes[~missing], return_index=True)
+    bad = set(np.flatnonzero(~missing)[np.unique(owner[~np.isfinite(coords).all(axis=1)])].tolist())
+    for index, (who, _) in enumerate(items):
+        if missing[index]:
+            problems.append(Problem("missing_geometry", who, "geometry", "empty or unreadable"))
+        elif index in bad:
+            problems.append(Problem("coordinates_not_finite", who, "geometry", "NaN/Inf"))
     return problems
+
+
+def _parse_one(text: str) -> Any:
+    try:
+        return shapely.from_geojson(text, on_invalid="ignore")
+    except shapely.errors.GEOSException:
+        return None
 
 
 def empty_properties() -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -205,16 +206,20 @@ class FileLayerStore(LayerStore):
         return [VersionInfo(**row) for row in rows]
 
     def load(self, collection: str, number: int | None = None) -> Any:
-        info = self._find(collection, number)
-        data = self._version_path(collection, info.number).read_bytes()
-        if hashlib.sha256(data).hexdigest() != info.sha256:
-            raise StoreError("corrupt_version", collection=collection, number=info.number)
-        return json.loads(data)
+        return json.loads(self.load_bytes(collection, number))
 
     def load_bytes(self, collection: str, number: int | None = None) -> bytes:
-        """The stored bytes of a version, exactly as written (for downloads)."""
-        info = self._find(collection, number)
-        return self._version_path(collection, info.number).read_bytes()
+        """The stored bytes of a version, exactly as written and checked against the manifest's SHA-256."""
+        return self._read_verified(collection, self._find(collection, number))
+
+    def _read_verified(self, collection: str, info: VersionInfo) -> bytes:
+        try:
+            data = self._version_path(collection, info.number).read_bytes()
+        except FileNotFoundError as exc:
+            raise StoreError("corrupt_version", collection=collection, number=info.number) from exc
+        if hashlib.sha256(data).hexdigest() != info.sha256:
+            raise StoreError("corrupt_version", collection=collection, number=info.number)
+        return data
 
     def _find(self, collection: str, number: int | None) -> VersionInfo:
         versions = self.history(collection)
@@ -230,6 +235,8 @@ class FileLayerStore(LayerStore):
         directory.mkdir(parents=True, exist_ok=True)
         try:
             with FileLock(str(self._lock_path), timeout=LOCK_TIMEOUT_S):
+                _remove_orphans(self.root)  # temp files of a writer killed mid-publish (we hold the lock)
+                self._sync_mirrors()  # a writer killed after its commit may have left a mirror behind
                 versions = self.history(collection)
                 latest = versions[-1].number if versions else 0
                 latest_payload = self.load(collection, latest) if latest else None
@@ -239,16 +246,38 @@ class FileLayerStore(LayerStore):
                 _atomic_write(self._version_path(collection, info.number), data)
                 rows = [asdict(v) for v in versions] + [asdict(info)]
                 _atomic_write(self._manifest_path(collection), json.dumps(rows, ensure_ascii=False, indent=1).encode())
-                if collection in schema.LAYERS:
-                    self._write_mirror(collection)
+                # Committed. The mirror is a convenience copy: failing to write it must not report the publish
+                # as failed (a retry would then conflict); the next writer, or the next start, repairs it.
+                with contextlib.suppress(OSError):
+                    self._sync_mirrors()
                 return info
         except Timeout as exc:
             raise StoreError("busy", collection=collection) from exc
 
-    def _write_mirror(self, layer: str) -> None:
-        current = self.current(layer)
-        if current is not None:
-            _atomic_write(self.root / f"{layer}.geojson", self.load_bytes(layer, current.number))
+    def repair_mirrors(self) -> None:
+        """Bring the `<layer>.geojson` mirrors up to date (after a writer died between commit and mirror)."""
+        if not (self.root / "store").is_dir():
+            return
+        try:
+            with FileLock(str(self._lock_path), timeout=2):
+                _remove_orphans(self.root)
+                self._sync_mirrors()
+        except (Timeout, OSError):
+            pass  # busy or read-only: a writer is at work and will sync them itself
+
+    def _sync_mirrors(self) -> None:
+        """Make `<layer>.geojson` equal to each layer's current version (caller holds the lock)."""
+        for layer in schema.LAYER_IDS:
+            current = self.current(layer)
+            if current is None:
+                continue
+            mirror = self.root / f"{layer}.geojson"
+            try:
+                if mirror.exists() and hashlib.sha256(mirror.read_bytes()).hexdigest() == current.sha256:
+                    continue
+                _atomic_write(mirror, self._read_verified(layer, current))
+            except StoreError:
+                continue  # a damaged version is reported when loaded; the mirror keeps what it had
 
     def _manifest_path(self, collection: str) -> Path:
         return self.root / "store" / collection / "manifest.json"
@@ -261,7 +290,7 @@ def serialise(payload: Any) -> bytes:
     """Stable bytes for a payload: one feature per line for FeatureCollections (readable diffs), else compact."""
     if isinstance(payload, dict) and payload.get("type") == "FeatureCollection":
         head = {k: v for k, v in payload.items() if k != "features"}
-        head_text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1]
+        head_text = json.dumps(head, ensure_ascii=False, separators=(",", ":"), allow_nan=False)[:-1]
         features = ",\n".join(
             json.dumps(f, ensure_ascii=False, separators=(",", ":"), allow_nan=False) for f in payload["features"]
         )
@@ -275,8 +304,15 @@ def validate_payload(collection: str, payload: Any) -> list[str]:
     if collection in schema.LAYERS:
         if not isinstance(payload, dict) or payload.get("type") != "FeatureCollection":
             return ["not_a_feature_collection"]
-        return [f"{p.feature}.{p.field}:{p.code}" for p in schema.validate_collection(payload, collection)]
-    return documents.VALIDATORS[collection](payload)
+        problems = [f"{p.feature}.{p.field}:{p.code}" for p in schema.validate_collection(payload, collection)]
+    else:
+        problems = documents.VALIDATORS[collection](payload)
+    if not problems:
+        try:
+            serialise(payload)  # NaN or Infinity anywhere (bbox, extra members) is not JSON: refuse it here
+        except (ValueError, TypeError):
+            problems = ["non_finite_number"]
+    return problems
 
 
 def _check_collection(collection: str) -> None:
@@ -284,6 +320,12 @@ def _check_collection(collection: str) -> None:
         raise NotFound("no_such_collection", collection=collection)
     if not re.fullmatch(r"[a-z_]+", collection):  # names become directory names
         raise NotFound("no_such_collection", collection=collection)
+
+
+def _remove_orphans(root: Path) -> None:
+    """Temp files left by a writer killed mid-write. Only ever called with the writers' lock held."""
+    for leftover in [*root.glob("store/*/.*.tmp"), *root.glob(".*.geojson.*.tmp")]:
+        leftover.unlink(missing_ok=True)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -295,6 +337,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the data is not secret and a web server may need to read it
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -307,5 +350,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def open_store(root: str | os.PathLike[str] | None = None) -> LayerStore:
-    """The configured store (file backend; `URBAN_PLAN_DATA_DIR` or geodata/)."""
-    return FileLayerStore(root)
+    """The configured store (file backend; `URBAN_PLAN_DATA_DIR` or geodata/), its mirrors repaired."""
+    store = FileLayerStore(root)
+    store.repair_mirrors()
+    return store

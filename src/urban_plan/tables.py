@@ -6,6 +6,7 @@ import pandas as pd
 
 from urban_plan import display
 from urban_plan.i18n import label, t
+from urban_plan.store import VersionInfo
 
 TABLE_FIELDS = (
     "name",
@@ -50,3 +51,29 @@ def feature_table(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 def headers(lang: str) -> dict[str, str]:
     return {name: t(f"field.{name}", lang) for name in TABLE_FIELDS}
+
+
+def version_rows(versions: list[VersionInfo], current: VersionInfo | None, lang: str) -> list[dict[str, str]]:
+    """A layer's history for people, newest first: who, when (Beijing time), as of, what changed, why."""
+    rows = []
+    for v in reversed(versions):
+        counts = v.counts or {}
+        change = f"+{counts.get('added', 0)} −{counts.get('removed', 0)} ~{counts.get('changed', 0)}" if counts else ""
+        flags = []
+        if current is not None and v.number == current.number:
+            flags.append(t("history.current", lang))
+        if v.restored_from:
+            flags.append(t("history.restored", lang, number=v.restored_from))
+        rows.append(
+            {
+                t("history.col_version", lang): f"v{v.number}",
+                t("history.col_as_of", lang): v.as_of,
+                t("history.col_saved", lang): display.local_time(v.saved_at),
+                t("history.col_author", lang): v.author,
+                t("history.col_changes", lang): change,
+                t("history.col_total", lang): str(counts.get("total", "")),
+                t("history.col_note", lang): " · ".join(flags),
+                t("history.col_message", lang): v.message,
+            }
+        )
+    return rows

@@ -14,6 +14,19 @@ from urban_plan.i18n import DEFAULT_LANG, LANGS
 
 BASEMAPS: tuple[str, ...] = ("none", "osm")
 MAX_PARAM_LENGTH = 600
+PARAMETERS = (
+    "lang",
+    "basemap",
+    "status",
+    "layers",
+    "kinds",
+    "progress",
+    "end",
+    "unreported",
+    "undated",
+    "approx",
+    "placeholder",
+)
 _KIND_PATTERN = re.compile(r"^[0-9A-Za-z_.\-\u3400-\u9fff]{1,40}$")
 
 
@@ -58,11 +71,13 @@ def from_query(params: Mapping[str, Any]) -> tuple[ViewState, list[str]]:
     ignored: list[str] = []
     values: dict[str, str] = {}
     for key, raw in params.items():
+        if key not in PARAMETERS:
+            continue  # other pages' parameters (e.g. history's layer) are theirs to read; unknown ones are ignored
         value = raw[-1] if isinstance(raw, list) and raw else raw
         if not isinstance(value, str) or len(value) > MAX_PARAM_LENGTH:
-            ignored.append(str(key)[:40])
+            ignored.append(key)  # only our own names are ever echoed back to the user
             continue
-        values[str(key)] = value.strip()
+        values[key] = value.strip()
 
     state = ViewState()
     criteria = Criteria()
@@ -80,11 +95,8 @@ def from_query(params: Mapping[str, Any]) -> tuple[ViewState, list[str]]:
         "placeholder": lambda v: {"show_placeholder": _flag(v)},
     }
     for key, value in values.items():
-        parser = parsers.get(key)
-        if parser is None:
-            continue  # other pages' parameters (e.g. history's layer) are theirs to read
         try:
-            update = parser(value)
+            update = parsers[key](value)
         except ValueError:
             ignored.append(key)
             continue

@@ -1,0 +1,25 @@
+"""Account page: log in as an editor (password or single sign-on), or see who is logged in and log out."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import auth, state
+from urban_plan.i18n import label, t
+
+lang = state.lang()
+st.title(t("login.title", lang))
+actor = auth.current_actor()
+if actor is None:
+    st.caption(t("login.why", lang))
+    auth.login_form(lang)
+else:
+    layers = (
+        t("login.all_layers", lang)
+        if actor.collections is None
+        else "、".join(label("layer", name, lang) for name in sorted(actor.collections))
+    )
+    st.success(t("login.logged_in", lang, name=actor.name, layers=layers))
+    if st.button(t("login.logout", lang)):
+        auth.logout()
+        st.rerun()

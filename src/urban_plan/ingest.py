@@ -1,0 +1,757 @@
+"""Read an uploaded layer as planners' GIS exports it, check it against the layer's rules, and normalise it.
+
+Pure functions used by the upload page and the CLI alike. Every problem is reported per feature and field in the
+user's language (see `problems.py`); a malformed, hostile or huge file produces problems, never an exception.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+import stat
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from urban_plan import datum, schema
+from urban_plan.schema import Problem
+
+# Limits, each checked before the work it protects.
+MAX_BYTES = 50 * 1024 * 1024
+MAX_FEATURES = 100_000
+MAX_VERTICES = 5_000_000
+MAX_PROPERTIES = 200
+MAX_ZIP_ENTRIES = 50
+MAX_ZIP_TOTAL = 300 * 1024 * 1024
+MAX_ZIP_RATIO = 200  # uncompressed / compressed, per entry
+DISTRICT_MARGIN_DEG = 0.03  # about 3 km around the boundary
+COORDINATE_DECIMALS = 7  # RFC 7946's recommendation: about 1 cm
+PLAUSIBLE_YEARS = (1990, 2060)
+
+SHAPEFILE_PARTS = {".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".xml", ".qmd"}
+BOUNDARY_FILE = Path(__file__).resolve().parents[2] / "geodata" / "sources" / "jiyang_boundary.geojson"
+NULL_WORDS = {"", "-", "—", "/", "null", "none", "n/a", "na", "未报告", "无", "不详", "未知", "待定"}
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the uploader decided: target layer, declared datum, field mapping, whether to repair geometry."""
+
+    layer: str
+    datum: str = "wgs84"  # wgs84 | gcj02 | bd09: what the coordinates were picked in
+    field_map: dict[str, str | None] | None = None  # source field -> canonical field (None: drop); None = automatic
+    repair: bool = False
+    source_name: str = ""  # shown in the default `source` of features that name none
+
+
+@dataclass
+class Result:
+    """The outcome of reading an upload. `collection` is set when there are no errors."""
+
+    collection: dict[str, Any] | None = None
+    problems: list[Problem] = field(default_factory=list)
+    source_fields: list[str] = field(default_factory=list)
+    field_map: dict[str, str | None] = field(default_factory=dict)  # what was applied
+    detected: dict[str, str] = field(default_factory=dict)  # encoding, crs, datum, axis order, z, repairs ...
+    feature_count: int = 0
+    invalid_geometry: int = 0  # invalid shapes that a repair could fix
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return self.collection is not None and not self.errors
+
+
+class _Reject(Exception):
+    """Stop reading: the file as a whole cannot be used (the problem says why)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.code)
+        self.problem = problem
+
+
+def read_upload(name: str, data: bytes, options: Options) -> Result:
+    """Read, check and normalise an upload. Never raises for bad input: problems are in the result."""
+    result = Result()
+    if options.layer not in schema.LAYERS:
+        result.problems.append(_file_problem("unknown_layer", options.layer))
+        return result
+    if options.datum not in datum.DATUMS:
+        result.problems.append(_file_problem("unknown_datum", options.datum))
+        return result
+    try:
+        if len(data) > MAX_BYTES:
+            raise _Reject(
+                _file_problem("file_too_large", f"{len(data) / 1e6:.1f} MB", limit=f"{MAX_BYTES // 10**6} MB")
+            )
+        suffix = Path(name).suffix.lower()
+        if suffix in (".geojson", ".json"):
+            table = _read_geojson(data, result)
+        elif suffix == ".zip":
+            table = _read_zipped_shapefile(data, result)
+        else:
+            raise _Reject(_file_problem("unsupported_file", suffix or name[:40]))
+        _check_counts(table)
+        _normalise(table, options, result)
+    except _Reject as reject:
+        result.problems.append(reject.problem)
+    except (MemoryError, RecursionError):
+        result.problems.append(_file_problem("too_complex", name[:80]))
+    return result
+
+
+# --- reading ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Table:
+    """Features as read: properties as found, geometries (shapely, may be None), and what the file said of its CRS."""
+
+    properties: list[dict[str, Any]]
+    geometries: np.ndarray
+    crs: str | None = None  # as declared by the file (legacy GeoJSON crs member, .prj)
+    fields: list[str] = field(default_factory=list)
+
+
+def _read_geojson(data: bytes, result: Result) -> _Table:
+    text = _decode(data, result)
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except _Reject:
+        raise
+    except ValueError as exc:  # JSONDecodeError, huge integers
+        raise _Reject(_file_problem("not_json", str(exc)[:120])) from exc
+    if not isinstance(doc, dict):
+        raise _Reject(_file_problem("not_geojson", type(doc).__name__))
+    if doc.get("type") == "Feature":
+        doc = {"type": "FeatureCollection", "features": [doc]}
+    if doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
+        raise _Reject(_file_problem("not_geojson", str(doc.get("type"))[:40]))
+    features = doc["features"]
+    if len(features) > MAX_FEATURES:
+        raise _Reject(_file_problem("too_many_features", str(len(features)), limit=str(MAX_FEATURES)))
+    crs = _legacy_crs(doc.get("crs"))
+    properties: list[dict[str, Any]] = []
+    texts: list[str | None] = []
+    for row, feature in enumerate(features, start=1):
+        if not isinstance(feature, dict) or feature.get("type") != "Feature":
+            raise _Reject(Problem("not_a_feature", f"#{row}", "", str(type(feature).__name__)))
+        props = feature.get("properties") or {}
+        if not isinstance(props, dict):
+            raise _Reject(Problem("bad_properties", f"#{row}", "properties", type(props).__name__))
+        if len(props) > MAX_PROPERTIES:
+            raise _Reject(
+                Problem("too_many_properties", f"#{row}", "", str(len(props)), (("limit", str(MAX_PROPERTIES)),))
+            )
+        if isinstance(feature.get("id"), (str, int)) and not any(schema.canonical_field(k) == "id" for k in props):
+            props = {"id": feature["id"], **props}  # GeoJSON's own feature id counts when no column is the id
+        properties.append(props)
+        geometry = feature.get("geometry")
+        texts.append(json.dumps(geometry) if isinstance(geometry, dict) else None)
+    geometries = _parse_geometries(texts)
+    fields = list(dict.fromkeys(key for props in properties for key in props))
+    return _Table(properties, geometries, crs, fields)
+
+
+def _parse_geometries(texts: list[str | None]) -> np.ndarray:
+    """Vectorised parse; a geometry GEOS cannot read becomes None and is reported as missing or unreadable."""
+    try:
+        return shapely.from_geojson(np.array(texts, dtype=object), on_invalid="ignore")
+    except shapely.errors.GEOSException:  # one bad member spoils the batch: parse one by one to find it
+        out = np.empty(len(texts), dtype=object)
+        for i, text in enumerate(texts):
+            try:
+                out[i] = shapely.from_geojson(text, on_invalid="ignore") if text else None
+            except shapely.errors.GEOSException:
+                out[i] = None
+        return out
+
+
+def _decode(data: bytes, result: Result) -> str:
+    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK), as Chinese desktop GIS writes."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        result.detected["encoding"] = "UTF-8 (BOM)"
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+        result.detected.setdefault("encoding", "UTF-8")
+        return text
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise _Reject(_file_problem("unknown_encoding", f"byte {exc.start}")) from exc
+    if "\x00" in text:  # binary data happens to decode as GB18030; it is not text
+        raise _Reject(_file_problem("unknown_encoding", "binary"))
+    result.detected["encoding"] = "GBK/GB18030"
+    return text
+
+
+def _reject_constant(name: str) -> Any:
+    raise _Reject(_file_problem("not_finite", name))
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Reject(_file_problem("not_finite", text[:40]))
+    return value
+
+
+def _legacy_crs(member: Any) -> str | None:
+    """The CRS named by a pre-RFC-7946 `crs` member (GDAL and many Chinese tools still write it)."""
+    if not isinstance(member, dict):
+        return None
+    name = (member.get("properties") or {}).get("name") if isinstance(member.get("properties"), dict) else None
+    if not isinstance(name, str):
+        return None
+    m = re.search(r"EPSG:{1,2}(?:[\d.]*:)?(\d{4,6})$", name.strip(), flags=re.I)
+    if m:
+        return f"EPSG:{m.group(1)}"
+    if re.search(r"CRS84$", name.strip(), flags=re.I):
+        return "EPSG:4326"
+    return name[:200]
+
+
+def _read_zipped_shapefile(data: bytes, result: Result) -> _Table:
+    """Check the archive before GDAL sees it (entries, sizes, ratios, paths, links), then read it."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise _Reject(_file_problem("bad_zip", str(exc)[:80])) from exc
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise _Reject(_file_problem("zip_too_many_entries", str(len(entries)), limit=str(MAX_ZIP_ENTRIES)))
+    total = 0
+    wanted: dict[str, zipfile.ZipInfo] = {}
+    for entry in entries:
+        name = entry.filename
+        if name.startswith(("/", "\\")) or ".." in Path(name.replace("\\", "/")).parts or ":" in name:
+            raise _Reject(_file_problem("zip_bad_path", name[:80]))
+        if stat.S_ISLNK(entry.external_attr >> 16):
+            raise _Reject(_file_problem("zip_symlink", name[:80]))
+        if entry.flag_bits & 0x1:
+            raise _Reject(_file_problem("zip_encrypted", name[:80]))
+        if entry.is_dir() or name.startswith("__MACOSX/") or Path(name).name.startswith("."):
+            continue
+        total += entry.file_size
+        if total > MAX_ZIP_TOTAL:
+            raise _Reject(_file_problem("zip_too_large", f"{total / 1e6:.0f} MB", limit=f"{MAX_ZIP_TOTAL // 10**6} MB"))
+        if entry.compress_size and entry.file_size / entry.compress_size > MAX_ZIP_RATIO:
+            raise _Reject(_file_problem("zip_ratio", name[:80], limit=str(MAX_ZIP_RATIO)))
+        suffix = Path(name).suffix.lower()
+        if suffix in SHAPEFILE_PARTS:
+            wanted[name] = entry
+    shps = [n for n in wanted if n.lower().endswith(".shp")]
+    if len(shps) != 1:
+        raise _Reject(_file_problem("zip_needs_one_shapefile", str(len(shps))))
+    stem = shps[0][:-4]
+    parts = {Path(n).suffix.lower(): e for n, e in wanted.items() if n[: len(stem)] == stem and len(n) - len(stem) <= 4}
+    for required in (".shx", ".dbf"):
+        if required not in parts:
+            raise _Reject(_file_problem("zip_missing_part", required))
+    with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
+        for suffix, entry in parts.items():
+            _extract_limited(archive, entry, Path(tmp) / f"layer{suffix}")
+        return _read_shapefile(Path(tmp) / "layer.shp", result)
+
+
+def _extract_limited(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, target: Path) -> None:
+    """Stream one entry out, stopping at its declared size: a header that lies cannot fill the disk."""
+    written = 0
+    try:
+        with archive.open(entry) as source, target.open("wb") as out:
+            while chunk := source.read(1 << 20):
+                written += len(chunk)
+                if written > entry.file_size or written > MAX_ZIP_TOTAL:
+                    raise _Reject(_file_problem("zip_ratio", entry.filename[:80], limit=str(MAX_ZIP_RATIO)))
+                out.write(chunk)
+    # Corrupt streams, encrypted or unsupported entries, lying offsets: all mean "not a usable archive".
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError, ValueError, zlib.error) as exc:
+        raise _Reject(_file_problem("bad_zip", str(exc)[:80])) from exc
+
+
+def _read_shapefile(path: Path, result: Result) -> _Table:
+    import pyogrio
+
+    names = _dbf_field_names(path.with_suffix(".dbf"))
+    if len(names) > MAX_PROPERTIES:
+        raise _Reject(_file_problem("too_many_properties", str(len(names)), limit=str(MAX_PROPERTIES)))
+    cpg = path.with_suffix(".cpg")
+    declared = cpg.read_text(errors="replace").strip().upper() if cpg.exists() else ""
+    if declared in ("936", "CP936", "GBK", "GB2312", "GB18030", "CP_936"):
+        encodings = ["GB18030"]
+    elif declared.replace("-", "") in ("UTF8", "65001"):
+        encodings = ["UTF-8"]
+    else:
+        encodings = ["UTF-8", "GB18030"]  # no .cpg, as Chinese desktop GIS often writes: try UTF-8, then GBK
+    last_error: Exception | None = None
+    for encoding in encodings:
+        try:
+            frame = pyogrio.read_dataframe(path, encoding=encoding)
+        except UnicodeDecodeError as exc:
+            last_error = exc
+            if encoding == "UTF-8" and _trim_dbf_field_names(path.with_suffix(".dbf"), names):
+                # GDAL cuts long UTF-8 names at 10 bytes, mid-character (开工日期 is 12): trimmed, try again
+                try:
+                    frame = pyogrio.read_dataframe(path, encoding=encoding)
+                except UnicodeDecodeError:
+                    _write_dbf_field_names(path.with_suffix(".dbf"), names)  # as it was, for the next encoding
+                    continue
+            else:
+                continue
+        except Exception as exc:  # GDAL's own errors (DataSourceError, FieldError ...) for a broken shapefile
+            raise _Reject(_file_problem("bad_shapefile", str(exc)[:120])) from exc
+        result.detected["encoding"] = "GBK/GB18030" if encoding == "GB18030" else "UTF-8"
+        if len(frame) > MAX_FEATURES:
+            raise _Reject(_file_problem("too_many_features", str(len(frame)), limit=str(MAX_FEATURES)))
+        crs = frame.crs.to_string() if frame.crs is not None else None
+        if crs and (m := re.fullmatch(r"EPSG:(\d+)", crs)):
+            crs = f"EPSG:{m.group(1)}"
+        elif frame.crs is not None and (epsg := frame.crs.to_epsg(min_confidence=70)):
+            crs = f"EPSG:{epsg}"
+        fields = [c for c in frame.columns if c != "geometry"]
+        records = frame[fields].astype(object).where(frame[fields].notna(), None).to_dict("records")
+        return _Table(records, np.asarray(frame.geometry.values, dtype=object), crs, fields)
+    raise _Reject(_file_problem("unknown_encoding", str(last_error)[:80]))
+
+
+def _dbf_field_names(dbf: Path) -> list[bytes]:
+    """The raw field names of a .dbf header (32-byte descriptors after a 32-byte header, ended by 0x0D)."""
+    with dbf.open("rb") as fh:
+        header = fh.read(32)
+        if len(header) < 32:
+            raise _Reject(_file_problem("bad_shapefile", "dbf header"))
+        header_length = int.from_bytes(header[8:10], "little")
+        descriptors = fh.read(max(0, min(header_length, 1 << 20) - 32))
+    names = []
+    for offset in range(0, len(descriptors) - 31, 32):
+        if descriptors[offset] == 0x0D:
+            break
+        names.append(descriptors[offset : offset + 11].split(b"\0", 1)[0])
+    return names
+
+
+def _trim_dbf_field_names(dbf: Path, names: list[bytes]) -> bool:
+    """Drop a trailing incomplete UTF-8 sequence from each field name (our temp copy). True if any changed."""
+    trimmed = [name.decode("utf-8", errors="ignore").encode("utf-8") if _utf8_cut(name) else name for name in names]
+    if trimmed == names:
+        return False
+    _write_dbf_field_names(dbf, trimmed)
+    return True
+
+
+def _utf8_cut(name: bytes) -> bool:
+    try:
+        name.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.reason == "unexpected end of data"  # only a cut at the end, not a different encoding
+    return False
+
+
+def _write_dbf_field_names(dbf: Path, names: list[bytes]) -> None:
+    with dbf.open("r+b") as fh:
+        for index, name in enumerate(names):
+            fh.seek(32 + 32 * index)
+            fh.write(name[:11].ljust(11, b"\0"))
+
+
+def _check_counts(table: _Table) -> None:
+    valid = np.array([g is not None for g in table.geometries], dtype=bool)
+    vertices = int(shapely.get_num_coordinates(table.geometries[valid]).sum()) if valid.any() else 0
+    if vertices > MAX_VERTICES:
+        raise _Reject(_file_problem("too_many_vertices", str(vertices), limit=str(MAX_VERTICES)))
+
+
+# --- normalising -----------------------------------------------------------------------------------------------
+
+
+def _normalise(table: _Table, options: Options, result: Result) -> None:
+    result.source_fields = table.fields
+    result.feature_count = len(table.properties)
+    mapping = _field_mapping(table.fields, options, result)
+    result.field_map = mapping
+    keys = [_feature_label(props, mapping, row) for row, props in enumerate(table.properties, start=1)]
+    geometries = _normalise_geometries(table, options, keys, result)
+    properties = _normalise_properties(table.properties, mapping, keys, options, result)
+    if result.errors:
+        return
+    features = []
+    texts = shapely.to_geojson(geometries)
+    for props, text in zip(properties, texts, strict=True):
+        features.append({"type": "Feature", "properties": props, "geometry": json.loads(text)})
+    collection = {"type": "FeatureCollection", "features": features}
+    # Belt and braces: whatever the steps above let through must satisfy the stored schema.
+    result.problems += [p for p in schema.validate_collection(collection, options.layer) if p.code != "duplicate_id"]
+    if not result.errors:
+        result.collection = collection
+
+
+def _feature_label(props: dict[str, Any], mapping: dict[str, str | None], row: int) -> str:
+    for source, target in mapping.items():
+        if target == "id" and not schema.is_blank(props.get(source)):
+            return str(props[source])[:64]
+    return f"#{row}"
+
+
+def _field_mapping(fields: list[str], options: Options, result: Result) -> dict[str, str | None]:
+    """Source field -> canonical field: the uploader's choices first, else the known Chinese/English names."""
+    mapping: dict[str, str | None] = {}
+    for name in fields:
+        if options.field_map is not None and name in options.field_map:
+            target = options.field_map[name]
+            mapping[name] = target if target in schema.FIELDS else None
+        else:
+            mapping[name] = schema.canonical_field(name)
+    targets: dict[str, list[str]] = {}
+    for name, target in mapping.items():
+        if target:
+            targets.setdefault(target, []).append(name)
+    for target, sources in targets.items():
+        if len(sources) > 1:
+            result.problems.append(Problem("field_mapped_twice", "*", target, ", ".join(sources[:5])))
+    dropped = [name for name, target in mapping.items() if target is None]
+    if dropped:
+        result.problems.append(Problem("fields_dropped", "*", "", ", ".join(dropped[:20]), severity="warning"))
+    for required in schema.REQUIRED_FIELDS if fields else ():  # an empty collection has no fields to map
+        if required not in targets:
+            result.problems.append(Problem("required_field_unmapped", "*", required, ", ".join(fields[:20])))
+    return mapping
+
+
+def _normalise_geometries(table: _Table, options: Options, keys: list[str], result: Result) -> np.ndarray:
+    geoms = table.geometries.copy()
+    present = np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
+    for index in np.flatnonzero(~present):
+        result.problems.append(Problem("missing_geometry", keys[index], "geometry", ""))
+    if not present.any():
+        return geoms
+    # Drop Z (and M): the map is 2-D and GeoJSON's third number would be mistaken for height everywhere.
+    has_z = shapely.has_z(geoms[present])
+    if has_z.any():
+        geoms[present] = shapely.force_2d(geoms[present])
+        result.detected["z"] = str(int(has_z.sum()))
+    coords, owner = shapely.get_coordinates(geoms[present], return_index=True)
+    not_finite = np.unique(owner[~np.isfinite(coords).all(axis=1)])
+    for index in np.flatnonzero(present)[not_finite]:
+        result.problems.append(Problem("coordinates_not_finite", keys[index], "geometry", "NaN/Inf"))
+    present[np.flatnonzero(present)[not_finite]] = False
+    if not present.any():
+        return geoms
+    coords = shapely.get_coordinates(geoms[present])
+    source_crs = table.crs or _guess_crs(coords, result)
+    if source_crs is None:
+        (x0, y0), (x1, y1) = coords.min(axis=0), coords.max(axis=0)
+        raise _Reject(_file_problem("unknown_coordinates", f"x {x0:.6g}…{x1:.6g}, y {y0:.6g}…{y1:.6g}"))
+    result.detected["crs"] = f"{source_crs} ({'declared' if table.crs else 'recognised'})"
+    geoms[present] = _to_wgs84(geoms[present], source_crs)
+    if options.datum != "wgs84":
+        geoms[present] = datum.convert_geometries(geoms[present], options.datum, "wgs84")
+        result.detected["datum"] = f"{options.datum} -> wgs84"
+    _check_types_and_validity(geoms, present, options, keys, result)
+    _check_district(geoms, present, keys, result)
+    geoms[present] = shapely.set_precision(geoms[present], 10**-COORDINATE_DECIMALS, mode="pointwise")
+    return geoms
+
+
+def _guess_crs(coords: np.ndarray, result: Result) -> str | None:
+    """Recognise the systems Jiyang's data comes in from the numbers alone (GDAL would call them all 4326)."""
+    x, y = coords[:, 0], coords[:, 1]
+    if ((y > 115) & (y < 119)).all() and ((x > 35.5) & (x < 38.5)).all():
+        result.detected["axis"] = "lat/lon swapped"  # latitude first, as some spreadsheets and tools write
+        return "EPSG:4326+swap"
+    if (np.abs(x) <= 180).all() and (np.abs(y) <= 90).all():
+        return "EPSG:4326"
+    if ((x > 39_300_000) & (x < 39_700_000)).all() and ((y > 3_800_000) & (y < 4_400_000)).all():
+        return "EPSG:4527"  # CGCS2000 3-degree GK zone 39, easting with the zone prefix
+    if ((x > 300_000) & (x < 700_000)).all() and ((y > 3_800_000) & (y < 4_400_000)).all():
+        return "EPSG:4548"  # CGCS2000 3-degree GK CM 117E
+    if ((x > 12_700_000) & (x < 13_300_000)).all() and ((y > 4_200_000) & (y < 4_700_000)).all():
+        return "EPSG:3857"  # Web Mercator, as web maps export
+    return None
+
+
+def _to_wgs84(geoms: np.ndarray, crs: str) -> np.ndarray:
+    if crs == "EPSG:4326":
+        return geoms
+    if crs == "EPSG:4326+swap":
+        return shapely.transform(geoms, lambda c: c[:, ::-1])
+    transformer = _transformer(crs)
+    if transformer is None:
+        raise _Reject(_file_problem("unknown_crs", crs[:120]))
+
+    def project(c: np.ndarray) -> np.ndarray:
+        lon, lat = transformer.transform(c[:, 0], c[:, 1])
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(geoms, project)
+
+
+@cache
+def _transformer(crs: str) -> Any:
+    """A cached transformer to WGS84 lon/lat, or None for a CRS pyproj does not know."""
+    from pyproj import CRS, Transformer
+    from pyproj.exceptions import CRSError
+
+    try:
+        return Transformer.from_crs(CRS.from_user_input(crs), "EPSG:4326", always_xy=True)
+    except CRSError:
+        return None
+
+
+def _check_types_and_validity(
+    geoms: np.ndarray, present: np.ndarray, options: Options, keys: list[str], result: Result
+) -> None:
+    spec = schema.LAYERS[options.layer]
+    allowed = "/".join(sorted(spec.families))
+    for index in np.flatnonzero(present):
+        geom = geoms[index]
+        family = schema.GEOMETRY_FAMILIES.get(geom.geom_type)
+        if family not in spec.families:
+            result.problems.append(
+                Problem("wrong_geometry", keys[index], "geometry", geom.geom_type, (("allowed", allowed),))
+            )
+            present[index] = False
+    valid = shapely.is_valid(geoms[present])
+    for index in np.flatnonzero(present)[~valid]:
+        reason = shapely.is_valid_reason(geoms[index])
+        if options.repair:
+            repaired = _repair(geoms[index])
+            if repaired is not None and schema.GEOMETRY_FAMILIES.get(repaired.geom_type) in spec.families:
+                geoms[index] = repaired
+                result.problems.append(
+                    Problem("geometry_repaired", keys[index], "geometry", reason, severity="warning")
+                )
+                continue
+        result.invalid_geometry += 1
+        result.problems.append(Problem("invalid_geometry", keys[index], "geometry", reason))
+
+
+def _repair(geom: Any) -> Any:
+    """make_valid keeps every part; keep only the parts of the original family (a bow-tie stays an area)."""
+    fixed = shapely.make_valid(geom, method="structure", keep_collapsed=False)
+    if fixed.is_empty:
+        return None  # nothing left to keep: a collapsed shape stays reported as invalid
+    family = schema.GEOMETRY_FAMILIES.get(geom.geom_type)
+    if schema.GEOMETRY_FAMILIES.get(fixed.geom_type) == family:
+        return fixed
+    parts = [p for p in getattr(fixed, "geoms", [fixed]) if schema.GEOMETRY_FAMILIES.get(p.geom_type) == family]
+    if not parts:
+        return None
+    merged = shapely.union_all(parts)
+    usable = not merged.is_empty and merged.is_valid and schema.GEOMETRY_FAMILIES.get(merged.geom_type) == family
+    return merged if usable else None
+
+
+@cache
+def _district() -> tuple[Any, Any]:
+    """The district and the margin around it that uploads must fall in (the shipped boundary, not the store)."""
+    data = json.loads(BOUNDARY_FILE.read_text(encoding="utf-8"))
+    boundary = shapely.from_geojson(json.dumps(data["features"][0]["geometry"]))
+    margin = boundary.buffer(DISTRICT_MARGIN_DEG)
+    shapely.prepare(margin)
+    return boundary, margin
+
+
+def _check_district(geoms: np.ndarray, present: np.ndarray, keys: list[str], result: Result) -> None:
+    _, margin = _district()
+    idx = np.flatnonzero(present & ~shapely.is_empty(geoms))
+    if not len(idx):
+        return
+    touches = shapely.intersects(margin, geoms[idx])
+    inside = shapely.contains(margin, geoms[idx])
+    for index, hit, whole in zip(idx, touches, inside, strict=True):
+        centre = shapely.get_coordinates(shapely.centroid(geoms[index]))[0]
+        where = f"{centre[0]:.5f}, {centre[1]:.5f}"
+        if not hit:
+            result.problems.append(Problem("outside_district", keys[index], "geometry", where))
+            present[index] = False
+        elif not whole:
+            result.problems.append(
+                Problem("partly_outside_district", keys[index], "geometry", where, severity="warning")
+            )
+
+
+def _normalise_properties(
+    rows: list[dict[str, Any]], mapping: dict[str, str | None], keys: list[str], options: Options, result: Result
+) -> list[dict[str, Any]]:
+    canonical = [{target: row.get(source) for source, target in mapping.items() if target} for row in rows]
+    scale = _progress_scale([r.get("progress") for r in canonical], result)
+    out: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
+    for key, raw in zip(keys, canonical, strict=True):
+        props = schema.empty_properties()
+        for name in schema.TEXT_FIELDS:
+            props[name] = _text(raw.get(name), key, name, result)
+        if props["id"] is not None:
+            if not schema.ID_PATTERN.match(props["id"]):
+                result.problems.append(Problem("bad_id", key, "id", props["id"][:80]))
+            elif props["id"] in seen:
+                result.problems.append(Problem("duplicate_id", key, "id", props["id"]))
+            seen[props["id"]] = key
+        props["status"] = _status(raw.get("status"), key, result)
+        props["progress"] = _progress(raw.get("progress"), scale, key, result)
+        props["confidence"] = _confidence(raw.get("confidence"), key, result)
+        for name in schema.DATE_FIELDS:
+            props[name] = _date(raw.get(name), key, name, result)
+        if props["start_date"] and props["end_date"] and props["start_date"] > props["end_date"]:
+            result.problems.append(
+                Problem("dates_out_of_order", key, "end_date", props["end_date"], (("start", props["start_date"]),))
+            )
+        props["investment_yi"] = _investment(raw.get("investment_yi"), key, result)
+        if not props["source"]:
+            props["source"] = f"upload: {options.source_name}" if options.source_name else "upload"
+        _consistency(props, key, result)
+        out.append(props)
+    return out
+
+
+def _text(value: Any, key: str, field_name: str, result: Result) -> str | None:
+    if schema.is_blank(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # GIS tools write integer ids as 12.0
+    if isinstance(value, (dict, list)):
+        result.problems.append(Problem("not_text", key, field_name, json.dumps(value, ensure_ascii=False)[:80]))
+        return None
+    text = str(value).strip()
+    if len(text) > schema.MAX_TEXT_LENGTH:
+        result.problems.append(
+            Problem("text_too_long", key, field_name, str(len(text)), (("max", str(schema.MAX_TEXT_LENGTH)),))
+        )
+        return None
+    return text
+
+
+def _status(value: Any, key: str, result: Result) -> str | None:
+    if schema.is_blank(value):
+        return None  # reported as a missing required field by the schema check
+    code = schema.parse_status(value)
+    if code is None:
+        result.problems.append(Problem("bad_status", key, "status", str(value)[:80]))
+    return code
+
+
+def _confidence(value: Any, key: str, result: Result) -> str:
+    if schema.is_blank(value):
+        return "approximate"  # an upload that says nothing is not claimed as survey data
+    code = schema.parse_confidence(value)
+    if code is None:
+        result.problems.append(Problem("bad_confidence", key, "confidence", str(value)[:80]))
+        return "approximate"
+    return code
+
+
+def _progress_scale(values: list[Any], result: Result) -> str:
+    """Percent, unless every reported value of the file is a fraction in 0-1 with at least one strictly between:
+    `0.45` then means 45%. A file mixing 45 and 0.45 is ambiguous and each fraction is reported."""
+    numbers, marked = [], False
+    for value in values:
+        number = _number(value)
+        if number is None:
+            continue
+        if _has_percent_sign(value):
+            marked = True  # "45%" is a percentage whatever its size
+        else:
+            numbers.append(number)
+    fractions = any(0 < n < 1 for n in numbers)
+    if not marked and numbers and all(0 <= n <= 1 for n in numbers) and fractions:
+        result.detected["progress"] = "fractions x100"
+        return "fraction"
+    if fractions and (marked or any(n > 1 for n in numbers)):
+        return "ambiguous"
+    return "percent"
+
+
+def _has_percent_sign(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().endswith(("%", "％"))
+
+
+def _progress(value: Any, scale: str, key: str, result: Result) -> float | None:
+    if schema.is_blank(value) or (isinstance(value, str) and value.strip().lower() in NULL_WORDS):
+        return None
+    number = _number(value)
+    if number is None:
+        result.problems.append(Problem("bad_progress", key, "progress", str(value)[:80]))
+        return None
+    if scale == "fraction":
+        number *= 100
+    elif scale == "ambiguous" and 0 < number < 1 and not _has_percent_sign(value):
+        result.problems.append(Problem("ambiguous_progress", key, "progress", str(value)[:80]))
+        return None
+    if not 0 <= number <= 100:
+        result.problems.append(Problem("bad_progress", key, "progress", str(value)[:80]))
+        return None
+    return round(number, 1)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        text = value.strip().replace(",", "").replace("，", "").rstrip("%％").strip()
+        text = re.sub(r"\s*(亿元|亿)$", "", text)
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def _investment(value: Any, key: str, result: Result) -> float | None:
+    if schema.is_blank(value) or (isinstance(value, str) and value.strip().lower() in NULL_WORDS):
+        return None
+    number = _number(value)
+    if number is None or number < 0:
+        result.problems.append(Problem("bad_investment", key, "investment_yi", str(value)[:80]))
+        return None
+    return number
+
+
+def _date(value: Any, key: str, field_name: str, result: Result) -> str | None:
+    if schema.is_blank(value) or (isinstance(value, str) and value.strip().lower() in NULL_WORDS):
+        return None
+    try:
+        parsed = schema.parse_date(value)
+    except ValueError:
+        parsed = None
+    except (TypeError, OverflowError):
+        parsed = None
+    if parsed is None or not PLAUSIBLE_YEARS[0] <= parsed.year <= PLAUSIBLE_YEARS[1]:
+        result.problems.append(Problem("bad_date", key, field_name, str(value)[:80]))
+        return None
+    return parsed.isoformat()
+
+
+def _consistency(props: dict[str, Any], key: str, result: Result) -> None:
+    progress, status = props.get("progress"), props.get("status")
+    if progress is None or status is None:
+        return
+    if status == "completed" and progress < 100:
+        result.problems.append(Problem("completed_below_100", key, "progress", f"{progress:g}", severity="warning"))
+    if status == "planned" and progress > 0:
+        result.problems.append(Problem("planned_with_progress", key, "progress", f"{progress:g}", severity="warning"))
+
+
+def _file_problem(code: str, found: str, **params: str) -> Problem:
+    return Problem(code, "*", "", found, tuple(params.items()))
