@@ -108,17 +108,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    item = publishing.preview(_store(args), args.file.name, args.file.read_bytes(), _options(args))
+    options = _options(args)  # usage errors first, before touching the file
+    item = publishing.preview(_store(args), args.file.name, args.file.read_bytes(), options)
     _report_preview(args, item)
     return EXIT_OK if item.result.ok else EXIT_REJECTED
 
 
 def _import(args: argparse.Namespace) -> int:
+    options = _options(args)
     actor = _actor(args.author)
     if not actor.may_write(args.layer):  # refuse before reading the file: the page never offers it either
         raise store.PermissionDenied("not_allowed", user=actor.name, collection=args.layer)
     s = _store(args)
-    item = publishing.preview(s, args.file.name, args.file.read_bytes(), _options(args))
+    item = publishing.preview(s, args.file.name, args.file.read_bytes(), options)
     if args.base_version is not None and args.base_version != item.base_number:
         raise store.ConflictError("stale_base", collection=args.layer, base=args.base_version, latest=item.base_number)
     if not item.result.ok:

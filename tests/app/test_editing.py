@@ -108,9 +108,16 @@ def test_a_rejected_upload_explains_itself_and_changes_nothing(app, password_has
     log_in(at)
     at.switch_page("app_pages/upload.py").run()
     before = (data_dir / "store" / "projects" / "manifest.json").read_bytes()
-    bad = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"名称": "x", "状态": "done-ish"},
-         "geometry": {"type": "Point", "coordinates": [116.4, 39.9]}}]}
+    bad = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"名称": "x", "状态": "done-ish"},
+                "geometry": {"type": "Point", "coordinates": [116.4, 39.9]},
+            }
+        ],
+    }
     at.file_uploader[0].upload("bad.geojson", json.dumps(bad).encode(), "application/json")
     at.run()
     assert not at.exception

@@ -75,7 +75,9 @@ def test_a_viewer_finds_no_way_to_publish(editing: Session) -> None:
     assert editing.watch.outside_requests == []
 
 
-def test_an_editor_uploads_previews_publishes_sees_the_map_change_and_rolls_back(editing: Session, tmp_path: Path) -> None:
+def test_an_editor_uploads_previews_publishes_sees_the_map_change_and_rolls_back(
+    editing: Session, tmp_path: Path
+) -> None:
     page = log_in(editing)
     go(page, "上传更新")
     page.locator('input[type="file"]').set_input_files(str(upload_file(tmp_path)))

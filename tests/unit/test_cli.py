@@ -1,0 +1,153 @@
+"""python -m urban_plan: the same store and rules as the page, exit codes 0/1/2/3, readable and --json reports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from urban_plan import auth, cli
+from urban_plan.store import FileLayerStore
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "secrets.toml"
+    auth.add_editor(path, "li", PASSWORD, layers=["projects"])
+    monkeypatch.setenv(auth.SECRETS_ENV, str(path))
+    return path
+
+
+def projects_file(data_dir: Path, tmp_path: Path, status: str = "completed") -> Path:
+    fc = json.loads((data_dir / "projects.geojson").read_text(encoding="utf-8"))
+    fc["features"][3]["properties"]["status"] = status
+    path = tmp_path / "projects.geojson"
+    path.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_validate_reports_problems_in_chinese_and_exits_1(data_dir: Path, tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"编号": "x", "名称": "某路", "状态": "完成了"},
+                        "geometry": {"type": "Point", "coordinates": [116.4, 39.9]},
+                    }
+                ],
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "validate", str(bad), "--layer", "projects")
+    assert code == cli.EXIT_REJECTED
+    assert "济阳区以外" in out and "无法识别的状态“完成了”" in out and "未写入任何内容" in out
+
+
+def test_validate_json_is_machine_readable(data_dir: Path, tmp_path: Path, capsys) -> None:
+    code, out, _ = run(
+        capsys, "--lang", "en", "validate", str(projects_file(data_dir, tmp_path)), "--layer", "projects", "--json"
+    )
+    report = json.loads(out)
+    assert code == 0 and report["ok"] and report["diff"]["changed"] == 1
+    assert report["field_map"]["status"] == "status"
+
+
+def test_import_publishes_through_the_store_and_history_shows_it(data_dir, tmp_path, secrets, capsys) -> None:
+    code, out, _ = run(
+        capsys,
+        "import",
+        str(projects_file(data_dir, tmp_path)),
+        "--layer",
+        "projects",
+        "--author",
+        "li",
+        "--message",
+        "黄河大道北延完工",
+        "--as-of",
+        "2026-10-01",
+    )
+    assert code == 0 and "第 4 版" in out
+    latest = FileLayerStore(data_dir).latest("projects")
+    assert (latest.author, latest.as_of, latest.message) == ("li", "2026-10-01", "黄河大道北延完工")
+    code, out, _ = run(capsys, "history", "projects", "--json")
+    assert code == 0 and [v["number"] for v in json.loads(out)] == [1, 2, 3, 4]
+
+
+def test_import_by_someone_who_is_not_an_editor_of_the_layer_is_refused(data_dir, tmp_path, secrets, capsys) -> None:
+    before = FileLayerStore(data_dir).history("projects")
+    assert (
+        run(capsys, "import", str(projects_file(data_dir, tmp_path)), "--layer", "projects", "--author", "nobody")[0]
+        == cli.EXIT_REJECTED
+    )
+    code, _, err = run(capsys, "import", str(projects_file(data_dir, tmp_path)), "--layer", "roads", "--author", "li")
+    assert code == cli.EXIT_REJECTED and "无权" in err
+    assert FileLayerStore(data_dir).history("projects") == before
+
+
+def test_a_stale_base_version_is_a_conflict_with_exit_code_3(data_dir, tmp_path, secrets, capsys) -> None:
+    code, _, err = run(
+        capsys,
+        "import",
+        str(projects_file(data_dir, tmp_path)),
+        "--layer",
+        "projects",
+        "--author",
+        "li",
+        "--base-version",
+        "2",
+    )
+    assert code == cli.EXIT_CONFLICT and "冲突" in err
+    assert FileLayerStore(data_dir).latest("projects").number == 3
+
+
+def test_removing_most_features_needs_yes(data_dir, tmp_path, secrets, capsys) -> None:
+    empty = tmp_path / "empty.geojson"
+    empty.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    code, _, err = run(capsys, "import", str(empty), "--layer", "projects", "--author", "li")
+    assert code == cli.EXIT_REJECTED and "确认" in err
+    assert run(capsys, "import", str(empty), "--layer", "projects", "--author", "li", "--yes")[0] == 0
+
+
+def test_rollback_and_export(data_dir, tmp_path, secrets, capsys) -> None:
+    assert run(capsys, "rollback", "projects", "--to", "1", "--author", "li")[0] == 0
+    out_file = tmp_path / "v1.geojson"
+    assert run(capsys, "export", "projects", "--version", "1", "-o", str(out_file))[0] == 0
+    assert out_file.read_bytes() == FileLayerStore(data_dir).load_bytes("projects", 4)
+    assert run(capsys, "rollback", "projects", "--to", "99", "--author", "li")[0] == cli.EXIT_REJECTED
+
+
+def test_usage_errors_exit_2(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["import", "x.geojson"])  # no --layer, no --author
+    assert exc.value.code == cli.EXIT_USAGE
+    assert cli.main(["validate", "x.geojson", "--layer", "projects", "--map", "nonsense"]) == cli.EXIT_USAGE
+
+
+def test_add_editor_reads_the_password_from_stdin_and_writes_only_a_hash(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.toml"
+    result = subprocess.run(
+        [sys.executable, "-m", "urban_plan", "add-editor", "wang", "--password-stdin", "--secrets", str(path)],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "$argon2id$" in path.read_text(encoding="utf-8") and PASSWORD not in path.read_text(encoding="utf-8")
