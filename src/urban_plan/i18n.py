@@ -14,9 +14,12 @@ LOCALES_DIR = Path(__file__).with_name("locales")
 
 @cache
 def messages(lang: str) -> dict[str, str]:
-    """All messages of a language, flattened to dotted keys (`status.planned`)."""
-    data = json.loads((LOCALES_DIR / f"{lang}.json").read_text(encoding="utf-8"))
-    return dict(_flatten(data))
+    """All messages of a language, flattened to dotted keys (`status.planned`): `<lang>.json`, then any
+    `<lang>.<part>.json` beside it (one file per feature area keeps the files reviewable)."""
+    out: dict[str, str] = {}
+    for path in [LOCALES_DIR / f"{lang}.json", *sorted(LOCALES_DIR.glob(f"{lang}.*.json"))]:
+        out.update(_flatten(json.loads(path.read_text(encoding="utf-8"))))
+    return out
 
 
 def t(key: str, lang: str = DEFAULT_LANG, **params: Any) -> str:

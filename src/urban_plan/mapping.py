@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import folium
 import folium.plugins
+import numpy as np
 import pandas as pd
 import shapely
 from branca.element import MacroElement
 from folium.template import Template
 
-from urban_plan import assets, display, schema
+from urban_plan import assets, display, progress, schema
 from urban_plan.display import escape
 from urban_plan.i18n import label, t
 
@@ -34,13 +36,34 @@ CONTEXT_STYLES: dict[str, dict[str, Any]] = {
 }
 LINE_WEIGHT = {"roads": 5, "rail": 4, "projects": 5, "layout": 2}
 DASH = {"surveyed": None, "approximate": "10 6", "placeholder": "2 7"}
+REMAINING_DASH = "6 8"  # the part of a line work not yet done
 FILL_OPACITY = {"surveyed": 0.35, "approximate": 0.22, "placeholder": 0.08}
+PROGRESS_LAYERS = ("roads", "rail", "projects")  # line works whose completed share is drawn solid
+CHANGE_COLOURS = {"added": "#1a9850", "changed": "#e08a00", "removed": "#d73027", "unchanged": "#9e9e9e"}
 
 
-def base_map(
-    context: pd.DataFrame, *, lang: str, basemap: str = "none", asset_base: str = assets.APP_BASE
-) -> folium.Map:
+@dataclass(frozen=True)
+class MapOptions:
+    """How a map is drawn. Everything that changes the base map is here, so equal options = no remount."""
+
+    lang: str = "zh"
+    basemap: str = "none"  # none | osm
+    colour_by: str = "status"  # status | rating (plan versus actual)
+    presentation: bool = False  # larger type and lines for a projector
+    asset_base: str = assets.APP_BASE  # where the browser finds Leaflet (the app's static route, or inlined)
+    stamp: tuple[str, str] | None = None  # (title, as-of line) drawn on the map, for exports
+    url_extent: bool = False  # keep the view (centre, zoom) in the page URL, without a rerun
+    forward_keys: bool = False  # arrows and PageUp/PageDown step the presentation, not pan the map
+    north_arrow: bool = False
+
+    @property
+    def weight_scale(self) -> float:
+        return 1.6 if self.presentation else 1.0
+
+
+def base_map(context: pd.DataFrame, options: MapOptions = MapOptions()) -> folium.Map:
     """Everything that does not change with filters. Kept stable so streamlit-folium never remounts it."""
+    lang = options.lang
     m = folium.Map(
         location=[37.01, 117.16],
         zoom_start=11,
@@ -50,11 +73,12 @@ def base_map(
         prefer_canvas=False,
         zoomSnap=0.25,  # fit the district tightly instead of jumping whole zoom levels
         zoomDelta=0.5,
+        keyboard=not options.forward_keys,
     )
-    assets.use_local_assets(m, lang=lang, base=asset_base)
-    m.get_root().header.add_child(folium.Element(f"<style>{_MAP_CSS}</style>"))
-    m.options["attributionControl"] = True
-    if basemap == "osm":
+    assets.use_local_assets(m, lang=lang, base=options.asset_base)
+    css = _MAP_CSS + (_PRESENTATION_CSS if options.presentation else "")
+    m.get_root().header.add_child(folium.Element(f"<style>{css}</style>"))
+    if options.basemap == "osm":
         tiles = folium.TileLayer(
             tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
             attr='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
@@ -65,11 +89,11 @@ def base_map(
         )
         tiles.add_to(m)
         TileErrorNotice(tiles, t("map.tiles_failed", lang)).add_to(m)
-    context_group(context, lang=lang).add_to(m)
+    context_group(context, options).add_to(m)
     fullscreen = folium.plugins.Fullscreen(
         position="topleft", title=t("map.fullscreen", lang), title_cancel=t("map.fullscreen_exit", lang)
     )
-    assets.use_local_plugin_assets(fullscreen, "fullscreen", lang=lang, base=asset_base)
+    assets.use_local_plugin_assets(fullscreen, "fullscreen", lang=lang, base=options.asset_base)
     fullscreen.add_to(m)
     measure = folium.plugins.MeasureControl(
         position="topleft",
@@ -78,45 +102,61 @@ def base_map(
         primary_area_unit="hectares",
         secondary_area_unit="sqmeters",
     )
-    assets.use_local_plugin_assets(measure, "measure", lang=lang, base=asset_base)
+    assets.use_local_plugin_assets(measure, "measure", lang=lang, base=options.asset_base)
     measure.add_to(m)
-    ScaleBar().add_to(m)
-    Legend(legend_html(lang)).add_to(m)
+    Script(_SCALE_JS).add_to(m)
+    if options.north_arrow:
+        Script(_NORTH_ARROW_JS).add_to(m)
+    if options.stamp:
+        Stamp(*options.stamp).add_to(m)
+    Legend(legend_html(lang, options.colour_by)).add_to(m)
+    if options.url_extent:
+        Script(_EXTENT_TO_URL_JS).add_to(m)
+    if options.forward_keys:
+        Script(_FORWARD_KEYS_JS).add_to(m)
     m.fit_bounds(DISTRICT_BOUNDS)
     return m
 
 
-def context_group(context: pd.DataFrame, *, lang: str) -> folium.FeatureGroup:
+def context_group(context: pd.DataFrame, options: MapOptions = MapOptions()) -> folium.FeatureGroup:
     """The district boundary, rivers, lake and G220: the offline base. Not filtered, but can be toggled."""
-    group = folium.FeatureGroup(name=t("layer.context", lang), overlay=True, control=True, show=True)
+    group = folium.FeatureGroup(name=t("layer.context", options.lang), overlay=True, control=True, show=True)
     if len(context):
-        _geojson(context, lang=lang, style=_context_style, interactive_popup=True).add_to(group)
+        _geojson(_display_collection(context, options), _context_style).add_to(group)
     return group
 
 
 def overlay_groups(
-    frame: pd.DataFrame, *, lang: str, layers: Iterable[str] = schema.OVERLAY_LAYERS
+    frame: pd.DataFrame, options: MapOptions = MapOptions(), layers: Iterable[str] = schema.OVERLAY_LAYERS
 ) -> list[folium.FeatureGroup]:
-    """One feature group per overlay layer (even when empty, so the layer control keeps its rows)."""
+    """One feature group per overlay layer (even when empty, so the layer control keeps its rows).
+
+    With `colour_by="rating"` the frame must carry the columns of `progress.rate_frame`."""
     groups = []
     for layer in layers:
         part = frame[frame["layer"] == layer] if len(frame) else frame
-        name = t("map.layer_count", lang, layer=label("layer", layer, lang), count=len(part))
+        name = t("map.layer_count", options.lang, layer=label("layer", layer, options.lang), count=len(part))
         group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
         if len(part):
-            _geojson(part, lang=lang, style=_overlay_style, interactive_popup=True).add_to(group)
+            _geojson(_display_collection(part, options), _overlay_style).add_to(group)
         groups.append(group)
     return groups
 
 
-CHANGE_COLOURS = {"added": "#1a9850", "changed": "#e08a00", "removed": "#d73027", "unchanged": "#9e9e9e"}
+def changes_group(changed: pd.DataFrame, options: MapOptions = MapOptions(), since: str = "") -> folium.FeatureGroup:
+    """Halos around what changed since the comparison date; `changed` has the features plus a `change` column."""
+    name = t("map.changes_since", options.lang, since=since, count=len(changed))
+    group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
+    if len(changed):
+        _geojson(_display_collection(changed, options, extra=("change",)), _change_halo_style).add_to(group)
+    return group
 
 
 def change_groups(
-    old: pd.DataFrame, new: pd.DataFrame, changed_ids: dict[str, str], *, lang: str
+    old: pd.DataFrame, new: pd.DataFrame, changed_ids: dict[str, str], options: MapOptions = MapOptions()
 ) -> list[folium.FeatureGroup]:
-    """An upload's preview on the map: added, changed and unchanged features from the upload, removed ones from
-    the current version. `changed_ids` maps feature id -> "added" | "changed" | "removed"."""
+    """An upload's preview: added, changed and unchanged features from the upload, removed ones from the current
+    version. `changed_ids` maps feature id -> "added" | "changed" | "removed"."""
     parts = {
         "unchanged": new[~new["id"].isin(changed_ids)] if len(new) else new,
         "added": new[new["id"].map(changed_ids).eq("added")] if len(new) else new,
@@ -125,44 +165,28 @@ def change_groups(
     }
     groups = []
     for change, part in parts.items():
-        name = t("map.layer_count", lang, layer=t(f"diff.{change}", lang), count=len(part))
+        name = t("map.layer_count", options.lang, layer=t(f"diff.{change}", options.lang), count=len(part))
         group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
         if len(part):
-            _geojson(
-                part, lang=lang, style=_fixed_style(CHANGE_COLOURS[change], change), interactive_popup=True
-            ).add_to(group)
+            _geojson(_display_collection(part, options), _fixed_style(CHANGE_COLOURS[change], change)).add_to(group)
         groups.append(group)
     return groups
-
-
-def _fixed_style(colour: str, change: str) -> Any:
-    def style(_feature: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "color": colour,
-            "fillColor": colour,
-            "weight": 4,
-            "fillOpacity": 0.25,
-            "opacity": 0.95,
-            "dashArray": "6 6" if change == "removed" else None,
-            "className": f"up-change-{change}",
-        }
-
-    return style
 
 
 def full_map(
     context: pd.DataFrame,
     overlays: pd.DataFrame,
-    *,
-    lang: str,
-    basemap: str = "none",
-    asset_base: str = assets.APP_BASE,
+    options: MapOptions = MapOptions(),
+    changed: pd.DataFrame | None = None,
+    since: str = "",
 ) -> folium.Map:
     """Base map with the overlay groups and a layer control in it: for exports and tests."""
-    m = base_map(context, lang=lang, basemap=basemap, asset_base=asset_base)
-    for group in overlay_groups(overlays, lang=lang):
+    m = base_map(context, options)
+    for group in overlay_groups(overlays, options):
         group.add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    if changed is not None:
+        changes_group(changed, options, since).add_to(m)
+    layer_control().add_to(m)
     return m
 
 
@@ -181,8 +205,7 @@ def feature_key_from_text(text: str | None) -> tuple[str, str] | None:
 # --- features --------------------------------------------------------------------------------------------------
 
 
-def _geojson(part: pd.DataFrame, *, lang: str, style: Any, interactive_popup: bool) -> folium.GeoJson:
-    data = _display_collection(part, lang)
+def _geojson(data: dict[str, Any], style: Any) -> folium.GeoJson:
     return folium.GeoJson(
         data,
         style_function=style,
@@ -191,52 +214,90 @@ def _geojson(part: pd.DataFrame, *, lang: str, style: Any, interactive_popup: bo
         tooltip=folium.GeoJsonTooltip(fields=["_tip"], labels=False, sticky=True, class_name="up-tip"),
         popup=folium.GeoJsonPopup(
             fields=["_pop"], labels=False, localize=False, class_name="up-pop", max_width=340, auto_pan=False
-        )
-        if interactive_popup
-        else None,
+        ),
         zoom_on_click=False,
     )
 
 
-def _display_collection(part: pd.DataFrame, lang: str) -> dict[str, Any]:
+def _display_collection(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """GeoJSON carrying only what the browser needs: a style key and pre-escaped tooltip/popup HTML.
-    No raw data string is sent: the style key is built from codes and slugged."""
-    geometries = shapely.to_geojson(shapely.set_precision(part.geometry.values, 1e-6))
+    No raw data string is sent: the style key is built from codes and slugged. A line work that reports
+    progress becomes two pieces: the completed share (solid) and the rest (dashed)."""
+    geometries = shapely.set_precision(np.asarray(part.geometry.values, dtype=object), 1e-6)
     features = []
-    for (_, row), geometry in zip(part.iterrows(), geometries, strict=True):
-        props = display.clean(row.to_dict())
-        style_key = "|".join(_slug(props.get(name)) for name in ("layer", "status", "confidence", "kind"))
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": json.loads(geometry),
-                "properties": {"_s": style_key, "_tip": tooltip_html(props, lang), "_pop": popup_html(props, lang)},
-            }
-        )
+    for row, geometry in zip(part.to_dict("records"), geometries, strict=True):
+        props = display.clean(row)
+        fill = props.get("rating") if options.colour_by == "rating" and props.get("rating") else props.get("status")
+        codes = [props.get("layer"), fill, props.get("confidence"), props.get("kind"), options.weight_scale]
+        codes += [props.get(name) for name in extra]
+        tip, pop = tooltip_html(props, options.lang), popup_html(props, options.lang)
+        for piece, geom in _progress_pieces(props, geometry):
+            key = "|".join(_slug(code) for code in [*codes, piece])
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": json.loads(shapely.to_geojson(geom)),
+                    "properties": {"_s": key, "_tip": tip, "_pop": pop},
+                }
+            )
     return {"type": "FeatureCollection", "features": features}
 
 
+def _progress_pieces(props: dict[str, Any], geometry: Any) -> list[tuple[str, Any]]:
+    """[("whole", g)] or, for a line work with progress, [("done", first share), ("rest", remainder)]."""
+    share = props.get("progress")
+    if (
+        share is None
+        or props.get("layer") not in PROGRESS_LAYERS
+        or geometry is None
+        or geometry.geom_type not in ("LineString", "MultiLineString")
+    ):
+        return [("whole", geometry)]
+    share = min(max(float(share), 0.0), 100.0) / 100.0
+    line = shapely.line_merge(geometry) if geometry.geom_type == "MultiLineString" else geometry
+    if line.geom_type != "LineString" or share in (0.0, 1.0):
+        return [("done" if share == 1.0 else "rest", geometry)]
+    done = shapely.ops.substring(line, 0, share, normalized=True)
+    rest = shapely.ops.substring(line, share, 1, normalized=True)
+    return [("done", done), ("rest", rest)]
+
+
 def _slug(value: Any) -> str:
-    return re.sub(r"[^a-z0-9_-]", "-", str(value or "").lower())[:40]
+    return re.sub(r"[^a-z0-9_.-]", "-", str(value if value is not None else "").lower())[:40]
 
 
-def _style_parts(feature: dict[str, Any]) -> dict[str, str]:
-    layer, status, confidence, kind = [*feature["properties"]["_s"].split("|"), "", "", "", ""][:4]
-    return {"layer": layer, "status": status, "confidence": confidence or "approximate", "kind": kind}
+def _style_parts(feature: dict[str, Any]) -> dict[str, Any]:
+    """The style key back as fields: layer|fill|confidence|kind|scale[|extra ...]|piece."""
+    parts = feature["properties"]["_s"].split("|")
+    layer, fill, confidence, kind, scale = [*parts, "", "", "", "", ""][:5]
+    return {
+        "layer": layer,
+        "fill": fill,
+        "confidence": confidence or "approximate",
+        "kind": kind,
+        "scale": float(scale or 1),
+        "piece": parts[-1],
+    }
 
 
 def tooltip_html(row: dict[str, Any], lang: str) -> str:
-    """Name (both languages), status, progress, confidence mark, and the feature key; every data value escaped."""
+    """Name (both languages), status, progress, rating, confidence mark, and the feature key; data escaped."""
     tag = display.confidence_tag(row.get("confidence"), lang)
     tag_html = f' <span class="up-tag up-{escape(row.get("confidence"))}">{escape(tag)}</span>' if tag else ""
     other = row.get("name_en") if lang == "zh" else row.get("name_zh")
     other_html = f'<div class="up-sub">{escape(other)}</div>' if other else ""
     colour = display.status_colour(row.get("status"))
     status = escape(label("status", row.get("status"), lang))
+    rating = ""
+    if row.get("rating"):
+        dot = progress.RATING_COLOURS.get(row["rating"], "#999")
+        rating_text = escape(label("rating", row["rating"], lang))
+        rating = f'<div><span class="up-dot" style="background:{dot}"></span>{rating_text}</div>'
     return (
         f'<div class="up-name">{escape(display.name(row, lang))}{tag_html}</div>{other_html}'
         f'<div><span class="up-dot" style="background:{colour}"></span>{status}'
         f" · {escape(t('field.progress', lang))} {escape(display.progress_text(row.get('progress'), lang))}</div>"
+        f"{rating}"
         f'<div class="up-key">{escape(row.get("layer"))}/{escape(row.get("id"))}</div>'
     )
 
@@ -261,34 +322,50 @@ def popup_html(row: dict[str, Any], lang: str) -> str:
         for field, key, value in display.details(row, lang)
         if field in POPUP_FIELDS
     )
+    if row.get("rating_reason"):
+        rows += (
+            f"<tr><th>{escape(t('field.rating', lang))}</th>"
+            f"<td>{escape(label('rating', row.get('rating'), lang))}: {escape(row['rating_reason'])}</td></tr>"
+        )
     tag = display.confidence_tag(row.get("confidence"), lang)
     warning_key = f"confidence_warning.{row.get('confidence')}"
     warning = f'<div class="up-warn">{escape(t(warning_key, lang))}</div>' if tag else ""
     return f'<table class="up-table">{rows}</table>{warning}'
 
 
+def _fill_colour(fill: str) -> str:
+    return progress.RATING_COLOURS.get(fill) or display.status_colour(fill)
+
+
 def _overlay_style(feature: dict[str, Any]) -> dict[str, Any]:
     props = _style_parts(feature)
-    colour = display.status_colour(props["status"])
+    colour = _fill_colour(props["fill"])
     confidence = props["confidence"]
+    weight = LINE_WEIGHT.get(props["layer"], 3) * props["scale"]
     style = {
         "color": colour,
-        "weight": LINE_WEIGHT.get(props["layer"], 3),
+        "weight": weight,
         "opacity": 0.95,
         "fillColor": colour,
         "fillOpacity": FILL_OPACITY.get(confidence, 0.2),
         "dashArray": DASH.get(confidence),
         # Classes on the SVG path: CSS hooks, and how browser tests find a layer's features.
-        "className": f"up-l-{props['layer']} up-s-{props['status']} up-c-{confidence}",
+        "className": f"up-l-{props['layer']} up-s-{props['fill']} up-c-{confidence} up-p-{props['piece']}",
     }
+    if props["piece"] == "done":  # the completed share of a line work: solid and heavier
+        style.update(dashArray=None, weight=weight + 2)
+    elif props["piece"] == "rest":
+        style.update(dashArray=REMAINING_DASH, opacity=0.8)
     if props["layer"] == "layout":  # areas sit under everything else: outline first, faint fill
-        style.update(weight=2.5, fillOpacity=style["fillOpacity"] / 2, color="#6a51a3", fillColor="#6a51a3")
+        purple = "#6a51a3" if props["fill"] in schema.STATUSES else colour
+        style.update(weight=2.5 * props["scale"], fillOpacity=style["fillOpacity"] / 2, color=purple, fillColor=purple)
     return style
 
 
 def _context_style(feature: dict[str, Any]) -> dict[str, Any]:
     props = _style_parts(feature)
     style = dict(CONTEXT_STYLES.get(props["kind"], {"color": "#777777", "weight": 2}))
+    style["weight"] = style.get("weight", 2) * props["scale"]
     style["className"] = f"up-l-context up-k-{props['kind']}"
     if props["confidence"] == "placeholder":
         style["dashArray"] = DASH["placeholder"]
@@ -297,33 +374,79 @@ def _context_style(feature: dict[str, Any]) -> dict[str, Any]:
     return style
 
 
+def _change_halo_style(feature: dict[str, Any]) -> dict[str, Any]:
+    change = feature["properties"]["_s"].split("|")[5]
+    colour = progress.CHANGE_COLOURS.get(change, "#666666")
+    return {
+        "color": colour,
+        "weight": 14,
+        "opacity": 0.45,
+        "fillColor": colour,
+        "fillOpacity": 0.15,
+        "radius": 14,
+        "dashArray": "2 6" if change == "disappeared" else None,
+        "className": f"up-change up-change-{change}",
+    }
+
+
+def _fixed_style(colour: str, change: str) -> Any:
+    def style(_feature: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "color": colour,
+            "fillColor": colour,
+            "weight": 4,
+            "fillOpacity": 0.25,
+            "opacity": 0.95,
+            "dashArray": "6 6" if change == "removed" else None,
+            "className": f"up-change-{change}",
+        }
+
+    return style
+
+
 def _highlight(_feature: dict[str, Any]) -> dict[str, Any]:
-    return {"weight": 7, "opacity": 1}
+    return {"weight": 8, "opacity": 1}
 
 
-# --- legend and notices --------------------------------------------------------------------------------------
+# --- legend, stamp and small controls ------------------------------------------------------------------------
 
 
-def legend_html(lang: str) -> str:
-    statuses = "".join(
-        f'<div><span class="up-swatch" style="background:{display.status_colour(s)}"></span>'
-        f"{escape(label('status', s, lang))}</div>"
-        for s in schema.STATUSES
-    )
-    lines = "".join(
-        f'<div><svg width="34" height="10"><line x1="1" y1="5" x2="33" y2="5" stroke="#333" stroke-width="3"'
-        f"{f' stroke-dasharray={chr(34)}{DASH[c]}{chr(34)}' if DASH[c] else ''}/></svg> "
-        f"{escape(label('confidence', c, lang))}</div>"
-        for c in schema.CONFIDENCES
+def legend_html(lang: str, colour_by: str = "status") -> str:
+    if colour_by == "rating":
+        title = t("legend.rating", lang)
+        swatches = "".join(
+            f'<div><span class="up-swatch" style="background:{progress.RATING_COLOURS[r]}"></span>'
+            f"{escape(label('rating', r, lang))}</div>"
+            for r in progress.RATINGS
+        )
+    else:
+        title = t("legend.status", lang)
+        swatches = "".join(
+            f'<div><span class="up-swatch" style="background:{display.status_colour(s)}"></span>'
+            f"{escape(label('status', s, lang))}</div>"
+            for s in schema.STATUSES
+        )
+    lines = (
+        "".join(_line_sample(DASH[c], label("confidence", c, lang)) for c in schema.CONFIDENCES)
+        + _line_sample(None, t("legend.done", lang), 6)
+        + _line_sample(REMAINING_DASH, t("legend.rest", lang))
     )
     return (
         f'<div class="up-legend-title">{escape(t("legend.title", lang))}</div>'
-        f'<div class="up-legend-sub">{escape(t("legend.status", lang))}</div>{statuses}'
+        f'<div class="up-legend-sub">{escape(title)}</div>{swatches}'
         f'<div class="up-legend-sub">{escape(t("legend.confidence", lang))}</div>{lines}'
         f'<div class="up-legend-sub">{escape(t("legend.layout", lang))}</div>'
         f'<div><span class="up-swatch" style="background:#6a51a3;opacity:.5"></span>'
         f"{escape(t('legend.layout_area', lang))}</div>"
         f'<div class="up-legend-note">{escape(t("legend.note", lang))}</div>'
+    )
+
+
+def _line_sample(dash: str | None, text: str, width: int = 3) -> str:
+    dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+    return (
+        f'<div><svg width="34" height="10"><line x1="1" y1="5" x2="33" y2="5" stroke="#333" '
+        f'stroke-width="{width}"{dash_attr}/></svg> {escape(text)}</div>'
     )
 
 
@@ -353,20 +476,50 @@ class Legend(MacroElement):
         self.html = html
 
 
-class ScaleBar(MacroElement):
-    """Metric scale bar (Leaflet's default adds miles, which nobody here uses)."""
+class Stamp(MacroElement):
+    """Title and as-of line on the map itself, so an exported picture says what and when it shows."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        L.control.scale({imperial: false, maxWidth: 160, position: 'bottomleft'}).addTo({{ this._parent.get_name() }});
+        (function() {
+            var stamp = L.control({position: 'topleft'});
+            stamp.onAdd = function () {
+                var div = L.DomUtil.create('div', 'up-stamp');
+                var title = L.DomUtil.create('div', 'up-stamp-title', div);
+                title.textContent = {{ this.title|tojson }};
+                var line = L.DomUtil.create('div', 'up-stamp-line', div);
+                line.textContent = {{ this.line|tojson }};
+                return div;
+            };
+            stamp.addTo({{ this._parent.get_name() }});
+        })();
         {% endmacro %}
         """
     )
 
-    def __init__(self) -> None:
+    def __init__(self, title: str, line: str) -> None:
         super().__init__()
-        self._name = "ScaleBar"
+        self._name = "Stamp"
+        self.title = title
+        self.line = line
+
+
+class Script(MacroElement):
+    """A fixed script run with the map as `map` (our own code only; never data)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(map) { {{ this.code }} })({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self._name = "Script"
+        self.code = code
 
 
 class TileErrorNotice(MacroElement):
@@ -400,6 +553,48 @@ class TileErrorNotice(MacroElement):
         self.message = message
 
 
+_SCALE_JS = "L.control.scale({imperial: false, maxWidth: 160, position: 'bottomleft'}).addTo(map);"
+
+_NORTH_ARROW_JS = """
+var arrow = L.control({position: 'topright'});
+arrow.onAdd = function () {
+  var div = L.DomUtil.create('div', 'up-north');
+  div.innerHTML = '<svg width="34" height="48" viewBox="0 0 34 48"><polygon points="17,2 29,34 17,27 5,34" '
+    + 'fill="#222"/><polygon points="17,2 17,27 5,34" fill="#888"/><text x="17" y="46" text-anchor="middle" '
+    + 'font-size="13" font-weight="700" fill="#222">N</text></svg>';
+  return div;
+};
+arrow.addTo(map);
+"""
+
+# The map lives in a same-origin iframe: write the view into the page URL so a copied link reopens it. No
+# Streamlit rerun happens (the page reads the parameter on its next run).
+_EXTENT_TO_URL_JS = """
+var timer = null;
+map.on('moveend', function () {
+  clearTimeout(timer);
+  timer = setTimeout(function () {
+    try {
+      var c = map.getCenter();
+      var url = new URL(window.parent.location.href);
+      url.searchParams.set('extent', c.lat.toFixed(5) + ',' + c.lng.toFixed(5) + ',' + map.getZoom());
+      window.parent.history.replaceState(window.parent.history.state, '', url.toString());
+    } catch (e) { /* not embedded in the app: nothing to update */ }
+  }, 300);
+});
+"""
+
+# Presenting: a clicker sends PageUp/PageDown (or arrows); when the map has focus they must still step views.
+_FORWARD_KEYS_JS = """
+document.addEventListener('keydown', function (event) {
+  var keys = ['ArrowLeft', 'ArrowRight', 'PageUp', 'PageDown'];
+  if (keys.indexOf(event.key) < 0 || window.parent === window) { return; }
+  event.preventDefault();
+  var copy = new KeyboardEvent('keydown', {key: event.key, code: event.code, bubbles: true, cancelable: true});
+  window.parent.document.dispatchEvent(copy);
+});
+"""
+
 _MAP_CSS = f"""
 .folium-map, .leaflet-container {{ background: {MAP_BACKGROUND}; font-family: "Noto Sans CJK SC", "Source Han Sans SC",
   "Microsoft YaHei", "PingFang SC", sans-serif; }}
@@ -421,4 +616,21 @@ _MAP_CSS = f"""
 .up-warn {{ margin-top: 6px; color: #8a1c1c; font-size: 12px; }}
 .leaflet-control-layers {{ font-size: 13px; line-height: 1.5; }}
 .up-notice {{ background: rgba(255,255,255,.9); padding: 3px 8px; border-radius: 4px; font-size: 12px; color: #555; }}
+.up-stamp {{ background: rgba(255,255,255,.94); padding: 6px 12px; border-radius: 6px;
+  box-shadow: 0 1px 4px rgba(0,0,0,.3); max-width: 520px; }}
+.up-stamp-title {{ font-weight: 700; font-size: 16px; color: #111; }}
+.up-stamp-line {{ font-size: 12.5px; color: #333; }}
+.up-north {{ background: rgba(255,255,255,.85); border-radius: 6px; padding: 2px 4px; }}
+"""
+
+# Projectors wash out thin lines and small type: bigger, darker, heavier.
+_PRESENTATION_CSS = """
+.up-legend { font-size: 17px; max-width: 320px; padding: 12px 14px; }
+.up-legend-title { font-size: 19px; }
+.leaflet-control-layers { font-size: 17px; }
+.up-name { font-size: 18px; }
+.leaflet-tooltip, .leaflet-popup-content { font-size: 16px; }
+.leaflet-control-scale-line { font-size: 15px; border-width: 3px; }
+.up-stamp-title { font-size: 24px; }
+.up-stamp-line { font-size: 17px; }
 """

@@ -15,6 +15,11 @@ from urban_plan.i18n import DEFAULT_LANG, LANGS
 BASEMAPS: tuple[str, ...] = ("none", "osm")
 MAX_PARAM_LENGTH = 600
 PARAMETERS = (
+    "asof",
+    "compare",
+    "colour",
+    "extent",
+    "view",
     "lang",
     "basemap",
     "status",
@@ -30,12 +35,28 @@ PARAMETERS = (
 _KIND_PATTERN = re.compile(r"^[0-9A-Za-z_.\-\u3400-\u9fff]{1,40}$")
 
 
+COLOUR_MODES: tuple[str, ...] = ("status", "rating")
+
+
+@dataclass(frozen=True)
+class Extent:
+    """A map view: centre and zoom (kept in the URL so a shared link opens on the same place)."""
+
+    lat: float
+    lon: float
+    zoom: float
+
+
 @dataclass(frozen=True)
 class ViewState:
     lang: str = DEFAULT_LANG
     criteria: Criteria = field(default_factory=Criteria)
     basemap: str = "none"
-
+    as_of: dt.date | None = None  # None: the current data
+    compare: dt.date | None = None  # highlight what changed since this date
+    colour_by: str = "status"
+    extent: Extent | None = None
+    view: str | None = None  # the saved view being presented
 
 def to_query(state: ViewState) -> dict[str, str]:
     """Only what differs from the defaults, so a plain link stays plain."""
@@ -63,6 +84,16 @@ def to_query(state: ViewState) -> dict[str, str]:
         out["placeholder"] = "0"
     if state.basemap != "none":
         out["basemap"] = state.basemap
+    if state.as_of:
+        out["asof"] = state.as_of.isoformat()
+    if state.compare:
+        out["compare"] = state.compare.isoformat()
+    if state.colour_by != "status":
+        out["colour"] = state.colour_by
+    if state.extent:
+        out["extent"] = f"{state.extent.lat:.5f},{state.extent.lon:.5f},{state.extent.zoom:g}"
+    if state.view:
+        out["view"] = state.view
     return out
 
 
@@ -93,6 +124,11 @@ def from_query(params: Mapping[str, Any]) -> tuple[ViewState, list[str]]:
         "undated": lambda v: {"include_undated": _flag(v)},
         "approx": lambda v: {"show_approximate": _flag(v)},
         "placeholder": lambda v: {"show_placeholder": _flag(v)},
+        "asof": lambda v: {"as_of": _date(v)},
+        "compare": lambda v: {"compare": _date(v)},
+        "colour": lambda v: {"colour_by": _one_of(v, COLOUR_MODES)},
+        "extent": lambda v: {"extent": _extent(v)},
+        "view": lambda v: {"view": _view_id(v)},
     }
     for key, value in values.items():
         try:
@@ -101,11 +137,34 @@ def from_query(params: Mapping[str, Any]) -> tuple[ViewState, list[str]]:
             ignored.append(key)
             continue
         for name, parsed in update.items():
-            if name in ("lang", "basemap"):
+            if name in VIEW_FIELDS:
                 state = replace(state, **{name: parsed})
             else:
                 criteria = replace(criteria, **{name: parsed})
     return replace(state, criteria=criteria), ignored
+
+
+VIEW_FIELDS = ("lang", "basemap", "as_of", "compare", "colour_by", "extent", "view")
+
+
+def _date(value: str) -> dt.date:
+    parsed = dt.date.fromisoformat(value)  # ValueError for anything else
+    if not dt.date(1990, 1, 1) <= parsed <= dt.date(2100, 12, 31):
+        raise ValueError(value)
+    return parsed
+
+
+def _extent(value: str) -> Extent:
+    lat, lon, zoom = (float(x) for x in value.split(","))
+    if not (30 < lat < 45 and 110 < lon < 125 and 5 <= zoom <= 19):  # somewhere around Shandong
+        raise ValueError(value)
+    return Extent(round(lat, 5), round(lon, 5), zoom)
+
+
+def _view_id(value: str) -> str:
+    if not _KIND_PATTERN.match(value):
+        raise ValueError(value)
+    return value
 
 
 def _one_of(value: str, allowed: tuple[str, ...]) -> str:

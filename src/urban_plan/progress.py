@@ -1,0 +1,225 @@
+"""Schedule maths: expected progress (序时进度), plan-versus-actual rating, changes between two dates, milestones."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from urban_plan import display, schema
+from urban_plan.i18n import label, t
+from urban_plan.store import LayerStore
+
+RATINGS: tuple[str, ...] = ("green", "yellow", "red", "missing")
+RATING_COLOURS: dict[str, str] = {"green": "#2e8b57", "yellow": "#e6b800", "red": "#c62828", "missing": "#9e9e9e"}
+CHANGES: tuple[str, ...] = ("appeared", "disappeared", "status", "advanced", "slipped", "other")
+CHANGE_COLOURS: dict[str, str] = {
+    "appeared": "#1a9850",
+    "disappeared": "#d73027",
+    "status": "#7b3294",
+    "advanced": "#1f78b4",
+    "slipped": "#e66101",
+    "other": "#666666",
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Points behind the expected progress: `yellow` or more is yellow, more than `red` is red."""
+
+    yellow: float = 10.0
+    red: float = 30.0
+
+    def valid(self) -> Thresholds:
+        yellow = min(max(float(self.yellow), 0.0), 100.0)
+        return Thresholds(yellow, min(max(float(self.red), yellow), 100.0))
+
+
+@dataclass(frozen=True)
+class Rating:
+    code: str  # green | yellow | red | missing
+    reason: str  # a message key under rating.*
+    expected: float | None = None  # 序时进度: percent expected by the date, from start and planned completion
+    behind: float | None = None  # expected minus reported, in points
+
+    def text(self, row: dict[str, Any], on: dt.date, lang: str) -> str:
+        """Why this rating, in a sentence a planner can read out."""
+        return t(
+            f"rating.{self.reason}",
+            lang,
+            on=on.isoformat(),
+            expected=f"{self.expected:.0f}" if self.expected is not None else "—",
+            reported=display.progress_text(row.get("progress"), lang),
+            behind=f"{self.behind:.0f}" if self.behind is not None else "—",
+            start=display.date_text(row.get("start_date"), lang),
+            end=display.date_text(row.get("end_date"), lang),
+            status=label("status", row.get("status"), lang),
+        )
+
+
+def expected_progress(start: dt.date | None, end: dt.date | None, on: dt.date) -> float | None:
+    """Share of the time from start to planned completion that has passed on `on`, in percent (0-100)."""
+    if start is None or end is None:
+        return None
+    if on <= start:
+        return 0.0
+    if on >= end:
+        return 100.0
+    return (on - start).days / (end - start).days * 100.0
+
+
+def rate(row: dict[str, Any], on: dt.date, thresholds: Thresholds = Thresholds()) -> Rating:
+    """Plan versus actual for one feature as of `on`. Overdue beats missing data: a passed planned completion with
+    no completion reported is a fact worth red, whatever else is unknown."""
+    limits = thresholds.valid()
+    status = row.get("status")
+    progress = _number(row.get("progress"))
+    start, end = _date(row.get("start_date")), _date(row.get("end_date"))
+    if status == "completed":
+        return Rating("green", "completed")
+    if end is not None and on > end:
+        return Rating("red", "overdue", expected=100.0, behind=None if progress is None else 100.0 - progress)
+    if progress is None:
+        return Rating("missing", "no_progress", expected=expected_progress(start, end, on))
+    if start is None or end is None:
+        return Rating("missing", "no_dates")
+    expected = expected_progress(start, end, on)
+    assert expected is not None
+    behind = expected - progress
+    if behind > limits.red:
+        return Rating("red", "far_behind", expected, behind)
+    if behind >= limits.yellow:
+        return Rating("yellow", "behind", expected, behind)
+    if on < start:
+        return Rating("green", "not_started", expected, behind)
+    return Rating("green", "on_track", expected, behind)
+
+
+def rate_frame(frame: pd.DataFrame, on: dt.date, lang: str, thresholds: Thresholds = Thresholds()) -> pd.DataFrame:
+    """The frame with rating, expected, behind and a reason sentence per row (empty frames stay empty)."""
+    out = frame.copy()
+    ratings = [rate(display.clean(row), on, thresholds) for row in frame.to_dict("records")]
+    out["rating"] = [r.code for r in ratings]
+    out["expected"] = [r.expected for r in ratings]
+    out["behind"] = [r.behind for r in ratings]
+    out["rating_reason"] = [
+        r.text(display.clean(row), on, lang) for r, row in zip(ratings, frame.to_dict("records"), strict=True)
+    ]
+    return out
+
+
+# --- the state on a date, and what changed between two dates ------------------------------------------------
+
+
+def state_on(store: LayerStore, on: dt.date | None) -> dict[str, Any]:
+    """For each layer, the version in effect on a date (None: nothing published by then)."""
+    return {layer: (store.effective(layer, on) if on else store.current(layer)) for layer in schema.LAYER_IDS}
+
+
+def compare(before: pd.DataFrame, after: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """What changed from one date's features to another's: appeared, disappeared, status changed, advanced,
+    slipped (progress down or planned completion later), or other field changes. One row per changed feature."""
+    columns = ["layer", "id", "name", "change", "detail"]
+    key = ["layer", "id"]
+    old = {(r["layer"], r["id"]): display.clean(r) for r in before.to_dict("records")} if len(before) else {}
+    new = {(r["layer"], r["id"]): display.clean(r) for r in after.to_dict("records")} if len(after) else {}
+    rows = []
+    for k, row in new.items():
+        if k not in old:
+            rows.append((*k, display.name(row, lang), "appeared", label("status", row.get("status"), lang)))
+            continue
+        change, detail = _change(old[k], row, lang)
+        if change:
+            rows.append((*k, display.name(row, lang), change, detail))
+    for k, row in old.items():
+        if k not in new:
+            rows.append((*k, display.name(row, lang), "disappeared", ""))
+    table = pd.DataFrame(rows, columns=columns)
+    order = {name: i for i, name in enumerate(CHANGES)}
+    return table.sort_values(by=["change", *key], key=lambda s: s.map(order) if s.name == "change" else s).reset_index(
+        drop=True
+    )
+
+
+# Fields a meeting reads in the changes table; the rest (long notes and sources) are only named as updated.
+SUMMARY_FIELDS = ("status", "progress", "start_date", "end_date", "investment_yi", "confidence", "name_zh")
+
+
+def _change(old: dict[str, Any], new: dict[str, Any], lang: str) -> tuple[str | None, str]:
+    fields = [f for f in schema.FIELDS if f != "id" and old.get(f) != new.get(f)]
+    if not fields:
+        return None, ""
+    parts = [
+        f"{label('field', f, lang)} {display.value_text(f, old.get(f), lang)}→{display.value_text(f, new.get(f), lang)}"
+        for f in fields
+        if f in SUMMARY_FIELDS
+    ]
+    others = [label("field", f, lang) for f in fields if f not in SUMMARY_FIELDS]
+    if others:
+        parts.append(t("change.updated", lang, fields=t("filters.list_separator", lang).join(others)))
+    detail = "; ".join(parts)
+    if "status" in fields:
+        return "status", detail
+    old_p, new_p = _number(old.get("progress")), _number(new.get("progress"))
+    old_end, new_end = _date(old.get("end_date")), _date(new.get("end_date"))
+    if (old_p is not None and new_p is not None and new_p < old_p) or (old_end and new_end and new_end > old_end):
+        return "slipped", detail
+    if new_p is not None and (old_p is None or new_p > old_p):
+        return "advanced", detail
+    return "other", detail
+
+
+@dataclass(frozen=True)
+class Milestone:
+    layer: str
+    id: str
+    date: dt.date
+    label: str
+
+
+def milestones(store: LayerStore, layers: tuple[str, ...], lang: str, until: dt.date | None = None) -> list[Milestone]:
+    """Dated events per feature from the layers' history: first reported, status changes, new planned dates."""
+    out: list[Milestone] = []
+    for layer in layers:
+        previous: dict[str, dict[str, Any]] = {}
+        versions = sorted(store.history(layer), key=lambda v: (v.as_of, v.number))
+        for version in versions:
+            if until and version.as_of_date > until:
+                break
+            current = {
+                f["properties"]["id"]: f["properties"]
+                for f in store.load(layer, version.number)["features"]
+                if isinstance(f.get("properties"), dict) and f["properties"].get("id")
+            }
+            for fid, props in current.items():
+                before = previous.get(fid)
+                if before is None:
+                    text = t("milestone.appeared", lang, status=label("status", props.get("status"), lang))
+                elif before.get("status") != props.get("status"):
+                    text = label("status", props.get("status"), lang)
+                elif before.get("end_date") != props.get("end_date") and props.get("end_date"):
+                    text = t("milestone.new_end", lang, end=props["end_date"])
+                else:
+                    continue
+                out.append(Milestone(layer, fid, version.as_of_date, text))
+            previous = current
+    return out
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
