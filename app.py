@@ -11,21 +11,31 @@ import streamlit as st
 from ui import auth, data, state
 from urban_plan.i18n import t
 
-FILTERED_PAGES = {"", "map", "table"}  # pages that show the shared filters ("" is the default page)
+FILTERED_PAGES = {"", "map", "table", "dashboard"}  # pages that show the shared filters ("" is the default page)
 
 st.set_page_config(page_title="济阳区规划一张图 · Jiyang planning map", page_icon="🗺️", layout="wide")
 
 lang = state.lang()
+state.follow_map_extent()
+state.default_comparison(data.meetings())
+
+
+def page(path: str, key: str, icon: str, **kwargs: bool) -> st.Page:
+    return st.Page(
+        f"app_pages/{path}.py", title=t(f"nav.{key}", lang), icon=f":material/{icon}:", url_path=path, **kwargs
+    )
+
+
 pages = [
-    st.Page("app_pages/map.py", title=t("nav.map", lang), icon=":material/map:", url_path="map", default=True),
-    st.Page("app_pages/table.py", title=t("nav.table", lang), icon=":material/table_rows:", url_path="table"),
-    st.Page("app_pages/history.py", title=t("nav.history", lang), icon=":material/history:", url_path="history"),
+    page("map", "map", "map", default=True),
+    page("dashboard", "dashboard", "monitoring"),
+    page("table", "table", "table_rows"),
+    page("present", "present", "slideshow"),
+    page("history", "history", "history"),
 ]
 if auth.current_actor() is not None:  # not in the navigation = not reachable by URL; publishing re-checks anyway
-    pages.append(
-        st.Page("app_pages/upload.py", title=t("nav.upload", lang), icon=":material/upload:", url_path="upload")
-    )
-pages.append(st.Page("app_pages/account.py", title=t("nav.account", lang), icon=":material/login:", url_path="account"))
+    pages.append(page("upload", "upload", "upload"))
+pages.append(page("account", "account", "login"))
 navigation = st.navigation(pages)
 
 with st.sidebar:
@@ -33,6 +43,7 @@ with st.sidebar:
     state.language_switch()
     lang = state.lang()
     if navigation.url_path in FILTERED_PAGES:
+        state.time_controls()
         layers = data.layers()
         with st.expander(t("filters.title", lang), expanded=True):
             state.filter_widgets(sorted(k for k in layers.overlays["kind"].dropna().unique()))

@@ -75,9 +75,9 @@ with left:
         shown = frame.collection_frame(s.load(layer, chosen), layer)
         context = data.layers().context if layer != "context" else frame.empty_frame()
         st_folium(
-            mapping.base_map(context, lang=lang),
+            mapping.base_map(context, mapping.MapOptions(lang=lang)),
             key=f"history-map-{lang}",
-            feature_group_to_add=mapping.overlay_groups(shown, lang=lang, layers=[layer]),
+            feature_group_to_add=mapping.overlay_groups(shown, mapping.MapOptions(lang=lang), layers=[layer]),
             layer_control=mapping.layer_control(),
             returned_objects=[],
             use_container_width=True,

@@ -1,30 +1,40 @@
-"""Map page: KPI cards, the planning map with every layer, and details of the clicked feature."""
+"""Map page: KPI cards, the planning map with every layer, details of the clicked feature, changes, exports."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import streamlit as st
 from streamlit_folium import st_folium
 
-from ui import data, state, widgets
-from urban_plan import filters, mapping
+from ui import data, exports, state, widgets
+from urban_plan import filters, mapping, progress
 from urban_plan.i18n import t
 
 view = state.view()
 lang = view.lang
-layers = data.layers()
-shown = filters.apply(layers.overlays, view.criteria)
+layers = data.layers(view.as_of)
+shown = progress.rate_frame(filters.apply(layers.overlays, view.criteria), view.as_of or dt.date.today(), lang)
+changed = data.changes(view.compare, view.as_of, lang)
+changed = changed[changed["layer"].isin(view.criteria.layers)] if len(changed) else changed
 
 st.title(t("map.title", lang))
-st.caption(filters.describe(view.criteria, lang))
+widgets.plain(widgets.view_caption(view, lang))
 widgets.kpi_cards(shown, layers.overlays, lang)
 
+options = mapping.MapOptions(lang=lang, basemap=view.basemap, colour_by=view.colour_by, url_extent=True)
+groups = mapping.overlay_groups(shown, options)
+if view.compare:
+    groups.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))
 map_col, details_col = st.columns([3, 1], gap="medium")
 with map_col:
     result = st_folium(
-        mapping.base_map(layers.context, lang=lang, basemap=view.basemap),
-        key=f"map-{lang}-{view.basemap}",
-        feature_group_to_add=mapping.overlay_groups(shown, lang=lang),
+        mapping.base_map(layers.context, options),
+        key=f"map-{lang}-{view.basemap}-{view.colour_by}",
+        feature_group_to_add=groups,
         layer_control=mapping.layer_control(),
+        center=(view.extent.lat, view.extent.lon) if view.extent else None,
+        zoom=view.extent.zoom if view.extent else None,
         returned_objects=["last_object_clicked_tooltip"],  # only clicks rerun the script; pans and zooms do not
         use_container_width=True,
         height=640,
@@ -34,4 +44,7 @@ with details_col:
     key = mapping.feature_key_from_text((result or {}).get("last_object_clicked_tooltip"))
     widgets.feature_details(widgets.find_feature([shown, layers.context], *key) if key else None, lang)
 
+if view.compare:
+    widgets.changes_table(changed, view.compare, lang)
 widgets.provenance(layers.versions, lang)
+exports.export_buttons(view, layers, shown, changed)

@@ -12,11 +12,11 @@ from urban_plan.i18n import t
 
 view = state.view()
 lang = view.lang
-layers = data.layers()
+layers = data.layers(view.as_of)
 shown = filters.apply(layers.overlays, view.criteria)
 
 st.title(t("table.title", lang))
-st.caption(filters.describe(view.criteria, lang))
+widgets.plain(widgets.view_caption(view, lang))
 widgets.kpi_cards(shown, layers.overlays, lang)
 
 table = tables.feature_table(shown, lang)

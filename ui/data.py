@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import streamlit as st
 
-from urban_plan import frame, ingest, publishing, schema
+from urban_plan import frame, ingest, progress, publishing, schema
 from urban_plan.store import DATA_DIR_ENV, LayerStore, VersionInfo, open_store
 
 
@@ -67,3 +68,36 @@ def _preview(
 ) -> publishing.Preview:
     del digest, latest, root  # cache key only: the bytes are hashed by the caller, not by Streamlit
     return publishing.preview(store(), name, _data, options)
+
+
+def changes(since: dt.date | None, on: dt.date | None, lang: str) -> gpd.GeoDataFrame:
+    """Overlay features that changed between `since` and `on` (default today), for halos and the table."""
+    if since is None:
+        return frame.empty_frame()
+    return progress.changed_features(layers(since).overlays, layers(on).overlays, lang)
+
+
+def meetings() -> list[dt.date]:
+    """Meeting dates planners saved (the default "compare with")."""
+    views, _ = document("views")
+    return sorted(dt.date.fromisoformat(d) for d in (views or {}).get("meetings", []))
+
+
+def document(name: str, on: dt.date | None = None) -> tuple[Any, VersionInfo | None]:
+    """A versioned document (targets, views) as in effect on a date, with its version; (None, None) if none."""
+    version = store().effective(name, on) if on else store().current(name)
+    return (store().load(name, version.number), version) if version else (None, None)
+
+
+def milestones(layer_ids: tuple[str, ...], lang: str, until: dt.date | None) -> list[progress.Milestone]:
+    """Milestones from the layers' history, cached until any of them gets a new version."""
+    heads = tuple((name, v.number if (v := store().latest(name)) else 0) for name in layer_ids)
+    return _milestones(heads, lang, until, os.environ.get(DATA_DIR_ENV, ""))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _milestones(
+    heads: tuple[tuple[str, int], ...], lang: str, until: dt.date | None, root: str
+) -> list[progress.Milestone]:
+    del root
+    return progress.milestones(store(), tuple(name for name, _ in heads), lang, until)

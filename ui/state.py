@@ -8,26 +8,13 @@ from typing import Any
 
 import streamlit as st
 
-from urban_plan import schema, viewstate
+from urban_plan import progress, schema, viewstate
 from urban_plan.filters import Criteria
 from urban_plan.i18n import label, t
 from urban_plan.viewstate import ViewState
 
 _VIEW = "_view"
 _GENERATION = "_filter_generation"  # bumped to rebuild filter widgets from the view (reset, saved views)
-_URL_KEYS = (
-    "lang",
-    "status",
-    "progress",
-    "unreported",
-    "end",
-    "undated",
-    "layers",
-    "kinds",
-    "approx",
-    "placeholder",
-    "basemap",
-)
 
 
 def view() -> ViewState:
@@ -36,7 +23,27 @@ def view() -> ViewState:
         state, ignored = viewstate.from_query(st.query_params.to_dict())
         st.session_state[_VIEW] = state
         st.session_state["_url_ignored"] = ignored
+        st.session_state["_fresh_session"] = True
     return st.session_state[_VIEW]
+
+
+def follow_map_extent() -> None:
+    """The map writes its centre and zoom into the URL as the user pans (no rerun); adopt it on the next run."""
+    raw = st.query_params.get("extent")
+    if raw:
+        parsed, ignored = viewstate.from_query({"extent": raw})
+        if not ignored and parsed.extent != view().extent:
+            st.session_state[_VIEW] = replace(view(), extent=parsed.extent)
+
+
+def default_comparison(meetings: list[dt.date]) -> None:
+    """On a session's first run without a compare date in the link: compare with the last saved meeting."""
+    if not st.session_state.pop("_fresh_session", False) or view().compare or "compare" in st.query_params:
+        return
+    on = view().as_of or dt.date.today()
+    earlier = [m for m in meetings if m < on]
+    if earlier:
+        set_view(replace(view(), compare=max(earlier)))
 
 
 def set_view(state: ViewState, *, rebuild_widgets: bool = False) -> None:
@@ -52,7 +59,7 @@ def lang() -> str:
 def sync_url() -> None:
     """Mirror the view into the URL (only our keys, only non-defaults), so a copied link reopens it."""
     wanted = viewstate.to_query(view())
-    for key in _URL_KEYS:
+    for key in viewstate.PARAMETERS:
         if key in wanted:
             if st.query_params.get(key) != wanted[key]:
                 st.query_params[key] = wanted[key]
@@ -162,6 +169,45 @@ def filter_widgets(kinds_available: list[str]) -> None:
         st.rerun()
 
 
+def time_controls() -> None:
+    """As-of date, compare date, colour by status or rating: shared by the map, dashboard and presentation."""
+    lang_, state = lang(), view()
+    suffix = f"{lang_}_{st.session_state.get(_GENERATION, 0)}"
+    first, today = dt.date(2023, 1, 1), dt.date.today()
+
+    def on_date(field: str, key: str) -> Any:
+        return lambda: set_view(replace(view(), **{field: st.session_state[key]}))
+
+    st.date_input(
+        t("time.as_of", lang_),
+        value=state.as_of,
+        min_value=first,
+        max_value=today,
+        key=f"asof_{suffix}",
+        help=t("time.as_of_help", lang_),
+        on_change=on_date("as_of", f"asof_{suffix}"),
+    )
+    st.date_input(
+        t("time.compare", lang_),
+        value=state.compare,
+        min_value=first,
+        max_value=today,
+        key=f"compare_{suffix}",
+        help=t("time.compare_help", lang_),
+        on_change=on_date("compare", f"compare_{suffix}"),
+    )
+    modes = list(viewstate.COLOUR_MODES)
+    st.radio(
+        t("time.colour_by", lang_),
+        modes,
+        index=modes.index(state.colour_by),
+        horizontal=True,
+        format_func=lambda m: t(f"time.colour_{m}", lang_),
+        key=f"colour_{suffix}",
+        on_change=lambda: set_view(replace(view(), colour_by=st.session_state[f"colour_{suffix}"])),
+    )
+
+
 def basemap_choice() -> None:
     lang_ = lang()
     st.selectbox(
@@ -179,3 +225,28 @@ def report_ignored_url_params() -> None:
     ignored = st.session_state.pop("_url_ignored", None)
     if ignored:
         st.toast(t("app.url_ignored", lang(), params=", ".join(ignored)))
+
+
+def thresholds() -> progress.Thresholds:
+    """Plan-versus-actual thresholds a planner set on the dashboard (session-wide; the map uses them too)."""
+    return st.session_state.get("_thresholds", progress.Thresholds())
+
+
+def threshold_widgets() -> progress.Thresholds:
+    lang_, current = lang(), thresholds()
+    yellow, red = st.slider(
+        t("dashboard.thresholds", lang_),
+        min_value=0,
+        max_value=100,
+        value=(int(current.yellow), int(current.red)),
+        step=5,
+        key=f"thresholds_{lang_}",
+    )
+    st.session_state["_thresholds"] = progress.Thresholds(float(yellow), float(red)).valid()
+    return thresholds()
+
+
+def apply_saved_view(query: dict[str, str], view_id: str) -> None:
+    """Switch to a saved view (its filters, dates, extent ...), keeping the language; rebuilds the filter widgets."""
+    parsed, _ = viewstate.from_query(query)
+    set_view(replace(parsed, lang=lang(), view=view_id), rebuild_widgets=True)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from ui import data
-from urban_plan import diff, display, filters, frame, mapping, publishing, schema
+from urban_plan import dashboard, diff, display, filters, frame, mapping, problems, publishing, schema
 from urban_plan.display import escape
 from urban_plan.i18n import label, t
-from urban_plan.store import VersionInfo
+from urban_plan.store import Actor, StoreError, VersionInfo
+from urban_plan.viewstate import ViewState
 
 
 def kpi_cards(shown: pd.DataFrame, overlays: pd.DataFrame, lang: str) -> None:
@@ -124,10 +127,13 @@ def change_preview(changes: diff.CollectionDiff, old: dict | None, new: dict, la
         st.dataframe(publishing.change_table(changes, lang), hide_index=True, width="stretch")
     old_frame = frame.collection_frame(old, layer) if old else frame.empty_frame()
     groups = mapping.change_groups(
-        old_frame, frame.collection_frame(new, layer), {c.id: c.change for c in changes.rows()}, lang=lang
+        old_frame,
+        frame.collection_frame(new, layer),
+        {c.id: c.change for c in changes.rows()},
+        mapping.MapOptions(lang=lang),
     )
     st_folium(
-        mapping.base_map(data.layers().context, lang=lang),
+        mapping.base_map(data.layers().context, mapping.MapOptions(lang=lang)),
         key=f"upload-map-{lang}",
         feature_group_to_add=groups,
         layer_control=mapping.layer_control(),
@@ -135,3 +141,78 @@ def change_preview(changes: diff.CollectionDiff, old: dict | None, new: dict, la
         use_container_width=True,
         height=480,
     )
+
+
+def view_caption(view: ViewState, lang: str) -> str:
+    """What is on screen, in one line: as-of date, comparison date, filters."""
+    on = view.as_of.isoformat() if view.as_of else t("time.latest", lang, today=dt.date.today().isoformat())
+    parts = [t("time.as_of_line", lang, on=on)]
+    if view.compare:
+        parts.append(t("time.compare_line", lang, since=view.compare.isoformat()))
+    parts.append(filters.describe(view.criteria, lang))
+    return " · ".join(parts)
+
+
+def changes_table(changed: pd.DataFrame, since: dt.date, lang: str) -> None:
+    st.subheader(t("map.changes_since", lang, since=since.isoformat(), count=len(changed)))
+    if not len(changed):
+        st.info(t("map.no_changes", lang))
+        return
+    table = pd.DataFrame(
+        {
+            t("field.name", lang): [display.name(display.clean(r), lang) for r in changed.to_dict("records")],
+            t("field.layer", lang): [label("layer", v, lang) for v in changed["layer"]],
+            t("map.change", lang): [label("change", v, lang) for v in changed["change"]],
+            t("map.change_detail", lang): changed["detail"],
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+def target_cards(cards: list[dashboard.TargetCard], lang: str) -> None:
+    """The article's targets, each beside what was reported and what the map's data says (escaped HTML)."""
+    for column, card in zip(st.columns(len(cards) or 1), cards, strict=False):
+        with column.container(border=True):
+            st.html(
+                f'<div class="up-card"><div class="up-card-label">{escape(card.label)}</div>'
+                f'<div class="up-card-target">{escape(t("dashboard.target", lang))} {escape(card.target)}</div>'
+                f'<div class="up-card-reported">{escape(card.reported)}</div>'
+                f'<div class="up-card-data">{escape(card.data)}</div>'
+                f'<div class="up-card-note">{escape(card.note)}</div></div>'
+                "<style>.up-card-label{font-weight:700;font-size:1rem}.up-card-target{font-size:1.35rem;"
+                "font-weight:600;margin:.2rem 0}.up-card-reported{color:#1f4e9c}.up-card-data{color:#444;"
+                "font-size:.85rem;margin-top:.3rem}.up-card-note{color:#777;font-size:.8rem;margin-top:.3rem}</style>"
+            )
+
+
+def targets_editor(targets: dict, version: VersionInfo | None, actor: Actor, lang: str) -> None:
+    """Editors update reported values (with the date they describe); saving publishes a new version."""
+    with st.expander(t("dashboard.edit_targets", lang)):
+        table = pd.DataFrame(targets["rows"])
+        table["reported_as_of"] = pd.to_datetime(table["reported_as_of"], errors="coerce").dt.date
+        edited = st.data_editor(
+            table,
+            disabled=["id"],
+            hide_index=True,
+            num_rows="fixed",
+            key=f"targets_editor_{version.number if version else 0}",
+            column_config={"reported_as_of": st.column_config.DateColumn(format="YYYY-MM-DD")},
+        )
+        message = st.text_input(t("upload.message", lang), key="targets_message", max_chars=500)
+        if st.button(t("dashboard.save_targets", lang), key="save_targets"):
+            rows = [
+                {k: (None if pd.isna(v) else (v.isoformat() if isinstance(v, dt.date) else v)) for k, v in r.items()}
+                for r in edited.to_dict("records")
+            ]
+            try:
+                saved = data.store().publish(
+                    "targets",
+                    {"rows": rows},
+                    actor=actor,
+                    base_version=data.store().latest("targets").number,
+                    message=message,
+                )
+            except StoreError as exc:
+                st.error(problems.store_message(exc, lang))
+            else:
+                st.success(t("dashboard.targets_saved", lang, number=saved.number))

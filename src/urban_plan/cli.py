@@ -93,6 +93,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="file to write, or - for standard output")
     p.set_defaults(handler=_export, json=False)
 
+    p = commands.add_parser("render-html", help="write the map as one offline HTML file (no other files needed)")
+    p.add_argument("-o", "--output", required=True, type=Path)
+    p.add_argument("--as-of", type=_date, help="show the layers as they were on this date (default: current)")
+    p.add_argument("--since", type=_date, help="also highlight what changed since this date")
+    p.add_argument("--colour", choices=("status", "rating"), default="status")
+    p.set_defaults(handler=_render_html, json=False)
+
+    p = commands.add_parser("report", help="write the PDF meeting pack (needs Chromium)")
+    p.add_argument("-o", "--output", required=True, type=Path)
+    p.add_argument("--as-of", type=_date)
+    p.add_argument("--since", type=_date, help="the 'changes since' date (e.g. the last meeting)")
+    p.add_argument("--paper", choices=("a4", "a3"), default="a4")
+    p.set_defaults(handler=_report, json=False)
+
     p = commands.add_parser("add-editor", help="add an editor (argon2 hash) to .streamlit/secrets.toml")
     p.add_argument("name")
     p.add_argument("--layers", help="comma-separated layers this editor may change (default: all)")
@@ -169,6 +183,58 @@ def _export(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(data)
     else:
         Path(args.output).write_bytes(data)
+    return EXIT_OK
+
+
+def _render_html(args: argparse.Namespace) -> int:
+    from urban_plan import export, filters, frame, mapping, progress
+
+    s, lang = _store(args), args.lang
+    state = progress.state_on(s, args.as_of)
+    payloads = {layer: (s.load(layer, v.number) if v else None) for layer, v in state.items()}
+    context = frame.collection_frame(payloads.pop("context") or {"features": []}, "context")
+    on = args.as_of or dt.date.today()
+    overlays = progress.rate_frame(frame.layers_frame(payloads), on, lang)
+    changed = None
+    if args.since:
+        before = frame.layers_frame(
+            {
+                layer: (s.load(layer, v.number) if v else None)
+                for layer, v in progress.state_on(s, args.since).items()
+                if layer != "context"
+            }
+        )
+        changed = progress.changed_features(before, overlays, lang)
+    line = i18n.t("time.as_of_line", lang, on=on.isoformat()) + " · " + filters.describe(filters.Criteria(), lang)
+    html = export.standalone_html(
+        context,
+        overlays,
+        options=mapping.MapOptions(lang=lang, colour_by=args.colour, north_arrow=True),
+        title=i18n.t("app.title", lang),
+        as_of_line=line,
+        source_note=i18n.t("app.geometry_warning", lang),
+        changed=changed,
+        since=args.since.isoformat() if args.since else "",
+    )
+    args.output.write_text(html, encoding="utf-8")
+    print(i18n.t("cli.written", lang, path=str(args.output), size=f"{len(html.encode()) / 1024:.0f} KB"))
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from urban_plan import export
+
+    try:
+        pdf = export.meeting_pack(_store(args), on=args.as_of, since=args.since, lang=args.lang, paper=args.paper)
+    except export.ExportError as exc:
+        return _fail(
+            args,
+            i18n.t(f"export.{exc.code}", args.lang, **{k: str(v) for k, v in exc.params.items()}),
+            EXIT_REJECTED,
+            exc.code,
+        )
+    args.output.write_bytes(pdf)
+    print(i18n.t("cli.written", args.lang, path=str(args.output), size=f"{len(pdf) / 1024:.0f} KB"))
     return EXIT_OK
 
 

@@ -152,4 +152,48 @@ def _non_negative_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
 
 
-VALIDATORS = {"targets": validate_targets}
+def validate_views(payload: Any) -> list[str]:
+    """Saved presentation views (a title and the view's URL parameters) and saved meeting dates."""
+    from urban_plan import viewstate  # viewstate imports filters; keep this module's import light
+
+    if not isinstance(payload, dict) or not isinstance(payload.get("views"), list):
+        return ["views: expected {'views': [...], 'meetings': [...]}"]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, view in enumerate(payload["views"], start=1):
+        if not isinstance(view, dict) or set(view) - {"id", "title_zh", "title_en", "query"}:
+            problems.append(f"view {index}: expected id, title_zh, title_en, query")
+            continue
+        vid = view.get("id")
+        if not (isinstance(vid, str) and schema.ID_PATTERN.match(vid)) or vid in seen:
+            problems.append(f"view {index}: bad or duplicate id {vid!r}")
+        seen.add(str(vid))
+        for name in ("title_zh", "title_en"):
+            if not isinstance(view.get(name), str) or len(view[name]) > 200:
+                problems.append(f"{vid}.{name}: expected text up to 200 characters")
+        query = view.get("query")
+        if not isinstance(query, dict) or not all(isinstance(v, str) for v in query.values()):
+            problems.append(f"{vid}.query: expected text parameters")
+            continue
+        unknown = set(query) - set(viewstate.PARAMETERS)
+        _, ignored = viewstate.from_query(query)
+        if unknown or ignored:
+            problems.append(f"{vid}.query: invalid parameters {sorted(unknown | set(ignored))}")
+    meetings = payload.get("meetings", [])
+    if not isinstance(meetings, list):
+        return [*problems, "meetings: expected a list of dates"]
+    for value in meetings:
+        try:
+            dt.date.fromisoformat(str(value))
+        except ValueError:
+            problems.append(f"meetings: {value!r} is not YYYY-MM-DD")
+    if set(payload) - {"views", "meetings"}:
+        problems.append(f"views: unknown members {sorted(set(payload) - {'views', 'meetings'})}")
+    return problems
+
+
+def empty_views() -> dict[str, Any]:
+    return {"views": [], "meetings": []}
+
+
+VALIDATORS = {"targets": validate_targets, "views": validate_views}

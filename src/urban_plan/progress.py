@@ -147,6 +147,19 @@ def compare(before: pd.DataFrame, after: pd.DataFrame, lang: str) -> pd.DataFram
 SUMMARY_FIELDS = ("status", "progress", "start_date", "end_date", "investment_yi", "confidence", "name_zh")
 
 
+def changed_features(before: pd.DataFrame, after: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The features behind `compare`, with `change` and `detail` columns and a geometry to highlight (the
+    earlier one for features that disappeared). Empty when nothing changed."""
+    import geopandas as gpd
+
+    table = compare(before, after, lang)
+    keyed = {(r["layer"], r["id"]): r for r in [*before.to_dict("records"), *after.to_dict("records")]}
+    rows = [{**keyed[(r.layer, r.id)], "change": r.change, "detail": r.detail} for r in table.itertuples()]
+    if not rows:
+        return gpd.GeoDataFrame({"layer": [], "id": [], "change": [], "detail": []}, geometry=[], crs="EPSG:4326")
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
+
+
 def _change(old: dict[str, Any], new: dict[str, Any], lang: str) -> tuple[str | None, str]:
     fields = [f for f in schema.FIELDS if f != "id" and old.get(f) != new.get(f)]
     if not fields:

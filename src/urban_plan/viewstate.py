@@ -58,6 +58,7 @@ class ViewState:
     extent: Extent | None = None
     view: str | None = None  # the saved view being presented
 
+
 def to_query(state: ViewState) -> dict[str, str]:
     """Only what differs from the defaults, so a plain link stays plain."""
     c, d = state.criteria, Criteria()

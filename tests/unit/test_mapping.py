@@ -45,7 +45,7 @@ def geojson_blocks(html: str) -> list[dict]:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_layer_is_drawn_with_its_features(shipped, lang: str) -> None:
     context, overlays = shipped
-    html = render(mapping.full_map(context, overlays, lang=lang))
+    html = render(mapping.full_map(context, overlays, mapping.MapOptions(lang=lang)))
     features = [f for block in geojson_blocks(html) for f in block["features"]]
     assert len(features) == len(context) + len(overlays)
     for layer in schema.LAYER_IDS:
@@ -56,7 +56,7 @@ def test_every_layer_is_drawn_with_its_features(shipped, lang: str) -> None:
 @pytest.mark.parametrize("basemap", ["none", "osm"])
 def test_the_map_loads_only_vendored_assets(shipped, basemap: str) -> None:
     context, overlays = shipped
-    html = render(mapping.full_map(context, overlays, lang="zh", basemap=basemap))
+    html = render(mapping.full_map(context, overlays, mapping.MapOptions(lang="zh", basemap=basemap)))
     links = assets.all_links(html)
     assert links and all(link.startswith(assets.APP_BASE + "/") for link in links), links
     for link in links:
@@ -68,10 +68,10 @@ def test_the_map_loads_only_vendored_assets(shipped, basemap: str) -> None:
 
 def test_the_base_map_has_fullscreen_measure_scale_legend_and_fits_the_district(shipped) -> None:
     context, _ = shipped
-    zh = render(mapping.base_map(context, lang="zh"))
+    zh = render(mapping.base_map(context, mapping.MapOptions(lang="zh")))
     assert "L.control.fullscreen" in zh and "L.Control.Measure" in zh and "L.control.scale" in zh
     assert "leaflet-measure.cn.js" in zh and json.dumps("图例")[1:-1] in zh and "fitBounds" in zh
-    en = render(mapping.base_map(context, lang="en"))
+    en = render(mapping.base_map(context, mapping.MapOptions(lang="en")))
     assert "leaflet-measure.en.js" in en and "Legend" in en
 
 
@@ -101,7 +101,7 @@ def test_hostile_text_in_any_field_reaches_the_map_only_escaped() -> None:
     import geopandas as gpd
 
     overlays = gpd.GeoDataFrame(overlays, geometry="geometry", crs="EPSG:4326")
-    html = render(mapping.full_map(frame.empty_frame(), overlays, lang="en"))
+    html = render(mapping.full_map(frame.empty_frame(), overlays, mapping.MapOptions(lang="en")))
     for payload in PAYLOADS:
         assert payload not in html
     assert "<img src=x" not in html and "${alert" not in html and "<script>alert" not in html
@@ -123,7 +123,7 @@ def test_placeholder_and_approximate_shapes_are_styled_differently(shipped) -> N
     styles = {}
     for confidence in ("approximate", "placeholder"):
         part = overlays[overlays["confidence"] == confidence].head(1)
-        feature = mapping._display_collection(part, "zh")["features"][0]
+        feature = mapping._display_collection(part, mapping.MapOptions(lang="zh"))["features"][0]
         styles[confidence] = mapping._overlay_style(feature)
     assert styles["approximate"]["dashArray"] != styles["placeholder"]["dashArray"]
     assert styles["placeholder"]["fillOpacity"] < styles["approximate"]["fillOpacity"]

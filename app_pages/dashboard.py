@@ -1,0 +1,52 @@
+"""Progress dashboard: the 2023 targets beside the data, charts, and the plan-versus-actual rating."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from ui import auth, data, state, widgets
+from urban_plan import charts, dashboard, filters, progress
+from urban_plan.i18n import t
+
+view = state.view()
+lang = view.lang
+on = view.as_of or dt.date.today()
+layers = data.layers(view.as_of)
+shown = filters.apply(layers.overlays, view.criteria)
+
+st.title(t("dashboard.title", lang))
+widgets.plain(widgets.view_caption(view, lang))
+widgets.kpi_cards(shown, layers.overlays, lang)
+
+st.subheader(t("dashboard.targets", lang))
+targets, targets_version = data.document("targets", view.as_of)
+widgets.target_cards(dashboard.target_cards(targets, shown, lang), lang)
+actor = auth.current_actor()
+if actor is not None and actor.may_write("targets") and targets is not None:
+    widgets.targets_editor(targets, targets_version, actor, lang)
+
+st.subheader(t("dashboard.schedule", lang))
+thresholds = state.threshold_widgets()
+rated = progress.rate_frame(shown, on, lang, thresholds)
+behind, missing = st.columns(2)
+for column, title, ratings, none in (
+    (behind, "dashboard.behind_list", ("red", "yellow"), "dashboard.none_behind"),
+    (missing, "dashboard.missing_list", ("missing",), "dashboard.none_missing"),
+):
+    with column:
+        st.markdown(f"**{t(title, lang)}**")
+        table = dashboard.schedule_table(rated, lang, ratings)
+        if len(table):
+            st.dataframe(table, hide_index=True, width="stretch")
+        else:
+            st.success(t(none, lang))
+
+st.subheader(t("dashboard.charts", lang))
+st.altair_chart(charts.progress_chart(rated, lang), width="stretch")
+left, right = st.columns([1, 2])
+left.altair_chart(charts.status_chart(shown, lang), width="stretch")
+milestones = data.milestones(charts.CHART_LAYERS, lang, until=on)
+right.altair_chart(charts.gantt_chart(rated, milestones, on, lang), width="stretch")
+widgets.provenance(layers.versions, lang)

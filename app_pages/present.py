@@ -1,0 +1,50 @@
+"""Presentation mode: the map full screen for a projector, saved views stepped with arrow keys or a clicker."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from streamlit_folium import st_folium
+
+from ui import auth, data, presenting, state, widgets
+from urban_plan import filters, mapping, progress
+from urban_plan.i18n import pick, t
+
+presenting.hide_chrome()
+view = state.view()
+lang = view.lang
+saved, saved_version = data.document("views")
+views = (saved or {}).get("views", [])
+presenting.open_requested_view(views)
+view = state.view()
+
+layers = data.layers(view.as_of)
+shown = progress.rate_frame(
+    filters.apply(layers.overlays, view.criteria), view.as_of or dt.date.today(), lang, state.thresholds()
+)
+current = next((v for v in views if v["id"] == view.view), None)
+title = pick(current["title_zh"], current["title_en"], lang) if current else t("present.title", lang)
+presenting.heading(title, widgets.view_caption(view, lang), presenting.position(views, view.view), lang)
+
+options = mapping.MapOptions(
+    lang=lang, basemap=view.basemap, colour_by=view.colour_by, presentation=True, forward_keys=True, url_extent=True
+)
+groups = mapping.overlay_groups(shown, options)
+if view.compare:
+    changed = data.changes(view.compare, view.as_of, lang)
+    groups.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))
+st_folium(
+    mapping.base_map(layers.context, options),
+    key=f"present-{lang}-{view.basemap}-{view.colour_by}",
+    feature_group_to_add=groups,
+    layer_control=mapping.layer_control(),
+    center=(view.extent.lat, view.extent.lon) if view.extent else None,
+    zoom=view.extent.zoom if view.extent else None,
+    returned_objects=[],
+    use_container_width=True,
+    height=760,
+)
+presenting.step_buttons(views, lang)
+actor = auth.current_actor()
+if actor is not None and actor.may_write("views"):
+    presenting.manage_views(saved, saved_version, actor, lang)
