@@ -586,12 +586,14 @@ map.on('moveend', function () {
 
 # Presenting: a clicker sends PageUp/PageDown (or arrows); when the map has focus they must still step views.
 _FORWARD_KEYS_JS = """
-document.addEventListener('keydown', function (event) {
-  var keys = ['ArrowLeft', 'ArrowRight', 'PageUp', 'PageDown'];
-  if (keys.indexOf(event.key) < 0 || window.parent === window) { return; }
-  event.preventDefault();
-  var copy = new KeyboardEvent('keydown', {key: event.key, code: event.code, bubbles: true, cancelable: true});
-  window.parent.document.dispatchEvent(copy);
+['keydown', 'keyup'].forEach(function (type) {  // both: the page tracks held keys for its shortcuts
+  document.addEventListener(type, function (event) {
+    var keys = ['ArrowLeft', 'ArrowRight', 'PageUp', 'PageDown'];
+    if (keys.indexOf(event.key) < 0 || window.parent === window) { return; }
+    event.preventDefault();
+    var copy = new KeyboardEvent(type, {key: event.key, code: event.code, bubbles: true, cancelable: true});
+    window.parent.document.dispatchEvent(copy);
+  });
 });
 """
 

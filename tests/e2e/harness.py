@@ -155,7 +155,8 @@ def wait_for_app(page: Any, timeout_ms: int = 30000) -> None:
 
 
 def map_frame(page: Any) -> Any:
-    return page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
+    """The map's iframe; the last one, since a remounted map briefly sits beside the one it replaces."""
+    return page.locator('iframe[title="streamlit_folium.st_folium"]').last.content_frame
 
 
 def drawn_features(page: Any) -> int:
