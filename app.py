@@ -11,7 +11,11 @@ import streamlit as st
 from ui import auth, data, state
 from urban_plan.i18n import t
 
-FILTERED_PAGES = {"", "map", "table", "dashboard"}  # pages that show the shared filters ("" is the default page)
+FILTERED_PAGES = {"", "map", "table", "dashboard"}
+BASEMAP_PAGES = FILTERED_PAGES | {
+    "coordinates",
+    "history",
+}  # pages that show the shared filters ("" is the default page)
 
 st.set_page_config(page_title="济阳区规划一张图 · Jiyang planning map", page_icon="🗺️", layout="wide")
 
@@ -32,6 +36,7 @@ pages = [
     page("table", "table", "table_rows"),
     page("present", "present", "slideshow"),
     page("history", "history", "history"),
+    page("coordinates", "coordinates", "my_location"),
 ]
 if auth.current_actor() is not None:  # not in the navigation = not reachable by URL; publishing re-checks anyway
     pages.append(page("upload", "upload", "upload"))
@@ -47,6 +52,7 @@ with st.sidebar:
         layers = data.layers()
         with st.expander(t("filters.title", lang), expanded=True):
             state.filter_widgets(sorted(k for k in layers.overlays["kind"].dropna().unique()))
+    if navigation.url_path in BASEMAP_PAGES:
         state.basemap_choice()
 
 state.sync_url()

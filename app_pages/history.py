@@ -75,9 +75,9 @@ with left:
         shown = frame.collection_frame(s.load(layer, chosen), layer)
         context = data.layers().context if layer != "context" else frame.empty_frame()
         st_folium(
-            mapping.base_map(context, mapping.MapOptions(lang=lang)),
+            mapping.base_map(context, state.map_options(colour_by="status")),
             key=f"history-map-{lang}",
-            feature_group_to_add=mapping.overlay_groups(shown, mapping.MapOptions(lang=lang), layers=[layer]),
+            feature_group_to_add=mapping.overlay_groups(shown, state.map_options(colour_by="status"), layers=[layer]),
             layer_control=mapping.layer_control(),
             returned_objects=[],
             use_container_width=True,

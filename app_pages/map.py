@@ -22,7 +22,7 @@ st.title(t("map.title", lang))
 widgets.plain(widgets.view_caption(view, lang))
 widgets.kpi_cards(shown, layers.overlays, lang)
 
-options = mapping.MapOptions(lang=lang, basemap=view.basemap, colour_by=view.colour_by, url_extent=True)
+options = state.map_options(url_extent=True)
 groups = mapping.overlay_groups(shown, options)
 if view.compare:
     groups.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))

@@ -26,9 +26,7 @@ current = next((v for v in views if v["id"] == view.view), None)
 title = pick(current["title_zh"], current["title_en"], lang) if current else t("present.title", lang)
 presenting.heading(title, widgets.view_caption(view, lang), presenting.position(views, view.view), lang)
 
-options = mapping.MapOptions(
-    lang=lang, basemap=view.basemap, colour_by=view.colour_by, presentation=True, forward_keys=True, url_extent=True
-)
+options = state.map_options(presentation=True, forward_keys=True, url_extent=True)
 groups = mapping.overlay_groups(shown, options)
 if view.compare:
     changed = data.changes(view.compare, view.as_of, lang)

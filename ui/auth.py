@@ -5,12 +5,9 @@ Hiding pages is a convenience; every write path checks the actor again (publishi
 
 from __future__ import annotations
 
-import os
-import tomllib
-from typing import Any
-
 import streamlit as st
 
+from ui import config
 from urban_plan import auth
 from urban_plan.i18n import t
 from urban_plan.store import Actor
@@ -18,26 +15,12 @@ from urban_plan.store import Actor
 _SESSION_KEY = "_editor"
 
 
-def _secrets() -> dict[str, Any]:
-    """`URBAN_PLAN_SECRETS` when set (the CLI reads the same file), else Streamlit's secrets.toml."""
-    if os.environ.get(auth.SECRETS_ENV):
-        path = auth.secrets_path()
-        try:
-            return tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-        except (OSError, tomllib.TOMLDecodeError):
-            return {}
-    try:
-        return st.secrets.to_dict()
-    except (FileNotFoundError, KeyError, AttributeError, st.errors.StreamlitSecretNotFoundError):
-        return {}
-
-
 def accounts() -> dict[str, auth.Account]:
-    return auth.load_accounts(_secrets())
+    return auth.load_accounts(config.secrets())
 
 
 def sso_configured() -> bool:
-    return isinstance(_secrets().get("auth"), dict)
+    return isinstance(config.secrets().get("auth"), dict)
 
 
 @st.cache_resource

@@ -25,7 +25,7 @@ def export_buttons(view: ViewState, layers: data.Layers, shown: pd.DataFrame, ch
             options=options,
             title=t("app.title", lang),
             as_of_line=stamp_line,
-            source_note=t("app.geometry_warning", lang),
+            source_note=export.source_note(layers.versions, lang),
             changed=changed if view.compare else None,
             since=view.compare.isoformat() if view.compare else "",
         )

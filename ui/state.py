@@ -8,7 +8,8 @@ from typing import Any
 
 import streamlit as st
 
-from urban_plan import progress, schema, viewstate
+from ui import config
+from urban_plan import basemaps, mapping, progress, schema, viewstate
 from urban_plan.filters import Criteria
 from urban_plan.i18n import label, t
 from urban_plan.viewstate import ViewState
@@ -219,6 +220,35 @@ def basemap_choice() -> None:
         help=t("basemap.help", lang_),
         on_change=lambda: set_view(replace(view(), basemap=st.session_state[f"basemap_{lang_}"])),
     )
+    choice = basemaps.choose(view().basemap, config.basemap_settings())
+    if choice.missing:
+        st.info(
+            t(
+                choice.missing,
+                lang_,
+                signup=basemaps.TIANDITU_SIGNUP,
+                env=basemaps.TIANDITU_KEY_ENV,
+                url_env=basemaps.INTRANET_URL_ENV,
+            )
+        )
+    elif choice.datum == "gcj02":
+        st.caption(t("basemap.shifted", lang_))
+
+
+def map_options(**overrides: Any) -> mapping.MapOptions:
+    """Map options for the current view: language, colours, and the basemap resolved to tiles and a datum
+    (a basemap that lacks its key or URL falls back to the offline base)."""
+    current = view()
+    choice = basemaps.choose(current.basemap, config.basemap_settings())
+    usable = not choice.missing
+    settings = {
+        "lang": current.lang,
+        "basemap": choice.id if usable else "none",
+        "tiles": choice.tiles if usable else (),
+        "datum": choice.datum if usable else "wgs84",
+        "colour_by": current.colour_by,
+    }
+    return mapping.MapOptions(**{**settings, **overrides})
 
 
 def report_ignored_url_params() -> None:

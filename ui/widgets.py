@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from ui import data
+from ui import data, state
 from urban_plan import dashboard, diff, display, filters, frame, mapping, problems, publishing, schema
 from urban_plan.display import escape
 from urban_plan.i18n import label, t
@@ -126,14 +126,11 @@ def change_preview(changes: diff.CollectionDiff, old: dict | None, new: dict, la
     else:
         st.dataframe(publishing.change_table(changes, lang), hide_index=True, width="stretch")
     old_frame = frame.collection_frame(old, layer) if old else frame.empty_frame()
-    groups = mapping.change_groups(
-        old_frame,
-        frame.collection_frame(new, layer),
-        {c.id: c.change for c in changes.rows()},
-        mapping.MapOptions(lang=lang),
-    )
+    options = state.map_options(colour_by="status")
+    changed_ids = {c.id: c.change for c in changes.rows()}
+    groups = mapping.change_groups(old_frame, frame.collection_frame(new, layer), changed_ids, options)
     st_folium(
-        mapping.base_map(data.layers().context, mapping.MapOptions(lang=lang)),
+        mapping.base_map(data.layers().context, options),
         key=f"upload-map-{lang}",
         feature_group_to_add=groups,
         layer_control=mapping.layer_control(),

@@ -212,7 +212,7 @@ def _render_html(args: argparse.Namespace) -> int:
         options=mapping.MapOptions(lang=lang, colour_by=args.colour, north_arrow=True),
         title=i18n.t("app.title", lang),
         as_of_line=line,
-        source_note=i18n.t("app.geometry_warning", lang),
+        source_note=export.source_note(state, lang),
         changed=changed,
         since=args.since.isoformat() if args.since else "",
     )

@@ -16,7 +16,7 @@ import shapely
 from branca.element import MacroElement
 from folium.template import Template
 
-from urban_plan import assets, display, progress, schema
+from urban_plan import assets, basemaps, datum, display, progress, schema
 from urban_plan.display import escape
 from urban_plan.i18n import label, t
 
@@ -47,7 +47,9 @@ class MapOptions:
     """How a map is drawn. Everything that changes the base map is here, so equal options = no remount."""
 
     lang: str = "zh"
-    basemap: str = "none"  # none | osm
+    basemap: str = "none"  # an id of basemaps.BASEMAP_IDS (for the key and legend; tiles come in `tiles`)
+    tiles: tuple[basemaps.Tiles, ...] = ()  # resolved by basemaps.choose(); empty: the offline base only
+    datum: str = "wgs84"  # the tiles' datum: overlays are shifted into it for display (AMap: gcj02)
     colour_by: str = "status"  # status | rating (plan versus actual)
     presentation: bool = False  # larger type and lines for a projector
     asset_base: str = assets.APP_BASE  # where the browser finds Leaflet (the app's static route, or inlined)
@@ -78,17 +80,19 @@ def base_map(context: pd.DataFrame, options: MapOptions = MapOptions()) -> foliu
     assets.use_local_assets(m, lang=lang, base=options.asset_base)
     css = _MAP_CSS + (_PRESENTATION_CSS if options.presentation else "")
     m.get_root().header.add_child(folium.Element(f"<style>{css}</style>"))
-    if options.basemap == "osm":
+    for index, spec in enumerate(options.tiles):
         tiles = folium.TileLayer(
-            tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-            attr='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
-            name=t("basemap.osm", lang),
+            tiles=spec.url,
+            attr=spec.attribution,
+            name=t(f"basemap.{options.basemap}", lang),
             overlay=False,
             control=False,
-            max_zoom=19,
+            max_zoom=spec.max_zoom,
+            subdomains=spec.subdomains,
         )
         tiles.add_to(m)
-        TileErrorNotice(tiles, t("map.tiles_failed", lang)).add_to(m)
+        if index == 0:  # one quiet notice when tiles cannot load (no internet): the overlays stay
+            TileErrorNotice(tiles, t("map.tiles_failed", lang)).add_to(m)
     context_group(context, options).add_to(m)
     fullscreen = folium.plugins.Fullscreen(
         position="topleft", title=t("map.fullscreen", lang), title_cancel=t("map.fullscreen_exit", lang)
@@ -105,6 +109,7 @@ def base_map(context: pd.DataFrame, options: MapOptions = MapOptions()) -> foliu
     assets.use_local_plugin_assets(measure, "measure", lang=lang, base=options.asset_base)
     measure.add_to(m)
     Script(_SCALE_JS).add_to(m)
+    Script("if (map.attributionControl) { map.attributionControl.setPrefix('Leaflet'); }").add_to(m)  # no link out
     if options.north_arrow:
         Script(_NORTH_ARROW_JS).add_to(m)
     if options.stamp:
@@ -114,7 +119,7 @@ def base_map(context: pd.DataFrame, options: MapOptions = MapOptions()) -> foliu
         Script(_EXTENT_TO_URL_JS).add_to(m)
     if options.forward_keys:
         Script(_FORWARD_KEYS_JS).add_to(m)
-    m.fit_bounds(DISTRICT_BOUNDS)
+    m.fit_bounds(_bounds_in(options.datum))
     return m
 
 
@@ -223,7 +228,10 @@ def _display_collection(part: pd.DataFrame, options: MapOptions, extra: tuple[st
     """GeoJSON carrying only what the browser needs: a style key and pre-escaped tooltip/popup HTML.
     No raw data string is sent: the style key is built from codes and slugged. A line work that reports
     progress becomes two pieces: the completed share (solid) and the rest (dashed)."""
-    geometries = shapely.set_precision(np.asarray(part.geometry.values, dtype=object), 1e-6)
+    geometries = np.asarray(part.geometry.values, dtype=object)
+    if options.datum != "wgs84":  # stored WGS84; shown in the tiles' datum so the two line up
+        geometries = datum.convert_geometries(geometries, "wgs84", options.datum)
+    geometries = shapely.set_precision(geometries, 1e-6)
     features = []
     for row, geometry in zip(part.to_dict("records"), geometries, strict=True):
         props = display.clean(row)
@@ -260,6 +268,14 @@ def _progress_pieces(props: dict[str, Any], geometry: Any) -> list[tuple[str, An
     done = shapely.ops.substring(line, 0, share, normalized=True)
     rest = shapely.ops.substring(line, share, 1, normalized=True)
     return [("done", done), ("rest", rest)]
+
+
+def _bounds_in(target: str) -> list[list[float]]:
+    (south, west), (north, east) = DISTRICT_BOUNDS
+    if target == "wgs84":
+        return DISTRICT_BOUNDS
+    lons, lats = datum.convert([west, east], [south, north], "wgs84", target)
+    return [[float(lats[0]), float(lons[0])], [float(lats[1]), float(lons[1])]]
 
 
 def _slug(value: Any) -> str:
@@ -598,8 +614,8 @@ _FORWARD_KEYS_JS = """
 """
 
 _MAP_CSS = f"""
-.folium-map, .leaflet-container {{ background: {MAP_BACKGROUND}; font-family: "Noto Sans CJK SC", "Source Han Sans SC",
-  "Microsoft YaHei", "PingFang SC", sans-serif; }}
+html .folium-map, html .leaflet-container {{ background: {MAP_BACKGROUND};
+  font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif; }}
 .up-legend {{ background: rgba(255,255,255,.94); padding: 8px 10px; border-radius: 6px; font-size: 12.5px;
   line-height: 1.55; box-shadow: 0 1px 4px rgba(0,0,0,.3); max-width: 230px; color: #222; }}
 .up-legend-title {{ font-weight: 700; font-size: 13.5px; }}

@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from urban_plan import schema
+from urban_plan import basemaps, schema
 from urban_plan.filters import Criteria
 from urban_plan.i18n import DEFAULT_LANG, LANGS
 
-BASEMAPS: tuple[str, ...] = ("none", "osm")
+BASEMAPS: tuple[str, ...] = basemaps.BASEMAP_IDS
 MAX_PARAM_LENGTH = 600
 PARAMETERS = (
     "asof",

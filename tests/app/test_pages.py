@@ -7,7 +7,14 @@ import pytest
 from tests.app.conftest import component_args, raw_keys, texts
 from urban_plan import assets
 
-PAGES = ["app_pages/map.py", "app_pages/table.py", "app_pages/dashboard.py", "app_pages/present.py", "app_pages/history.py", "app_pages/account.py"]
+PAGES = [
+    "app_pages/map.py",
+    "app_pages/table.py",
+    "app_pages/dashboard.py",
+    "app_pages/present.py",
+    "app_pages/history.py",
+    "app_pages/account.py",
+]
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

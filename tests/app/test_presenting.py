@@ -23,8 +23,9 @@ def fresh_caches(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def save_views(data_dir: Path, views: list[dict], meetings: list[str] | None = None) -> None:
-    FileLayerStore(data_dir).publish("views", {"views": views, "meetings": meetings or []}, actor=EDITOR,
-                                     base_version=0)
+    FileLayerStore(data_dir).publish(
+        "views", {"views": views, "meetings": meetings or []}, actor=EDITOR, base_version=0
+    )
 
 
 def test_the_dashboard_sets_targets_beside_what_the_data_says_and_never_invents_a_number(app) -> None:
@@ -68,10 +69,18 @@ def test_the_last_saved_meeting_is_the_default_comparison(app, data_dir: Path) -
 
 
 def test_a_saved_view_opens_from_its_link_and_the_buttons_step_through_views(app, data_dir: Path) -> None:
-    save_views(data_dir, [
-        {"id": "rail", "title_zh": "高铁进展", "title_en": "Rail", "query": {"layers": "rail"}},
-        {"id": "roads", "title_zh": "道路工程", "title_en": "Roads", "query": {"layers": "roads", "asof": "2024-01-01"}},
-    ])
+    save_views(
+        data_dir,
+        [
+            {"id": "rail", "title_zh": "高铁进展", "title_en": "Rail", "query": {"layers": "rail"}},
+            {
+                "id": "roads",
+                "title_zh": "道路工程",
+                "title_en": "Roads",
+                "query": {"layers": "roads", "asof": "2024-01-01"},
+            },
+        ],
+    )
     at = app(view="rail").run()
     at.switch_page("app_pages/present.py").run()
     assert not at.exception

@@ -13,10 +13,18 @@ from tests.e2e.conftest import Session
 from urban_plan.store import Actor, FileLayerStore
 
 VIEWS = [
-    {"id": "rail", "title_zh": "高铁连接进展", "title_en": "High-speed rail link",
-     "query": {"layers": "rail", "extent": "36.97000,117.14000,12"}},
-    {"id": "roads", "title_zh": "道路工程(2024年初)", "title_en": "Road works (early 2024)",
-     "query": {"layers": "roads", "asof": "2024-01-01"}},
+    {
+        "id": "rail",
+        "title_zh": "高铁连接进展",
+        "title_en": "High-speed rail link",
+        "query": {"layers": "rail", "extent": "36.97000,117.14000,12"},
+    },
+    {
+        "id": "roads",
+        "title_zh": "道路工程(2024年初)",
+        "title_en": "Road works (early 2024)",
+        "query": {"layers": "roads", "asof": "2024-01-01"},
+    },
     {"id": "rating", "title_zh": "序时进度", "title_en": "Plan versus actual", "query": {"colour": "rating"}},
 ]
 
@@ -26,8 +34,9 @@ def presenting_app(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> It
     del browser
     root = tmp_path_factory.mktemp("presenting")
     data = harness.copy_data(root / "data")
-    FileLayerStore(data).publish("views", {"views": VIEWS, "meetings": []}, actor=Actor("seed", "editor"),
-                                 base_version=0)
+    FileLayerStore(data).publish(
+        "views", {"views": VIEWS, "meetings": []}, actor=Actor("seed", "editor"), base_version=0
+    )
     with harness.running_app(data, root) as app:
         yield app
 
@@ -91,14 +100,21 @@ def test_presentation_mode_hides_the_chrome_and_keys_step_through_saved_views(sh
 
 
 def test_a_shared_link_reopens_the_same_state(show: Session) -> None:
-    link = "/?lang=en&status=in_progress&asof=2026-03-01&compare=2024-01-01&colour=rating&extent=36.96000,117.15000,12.5"
+    link = (
+        "/?lang=en&status=in_progress&asof=2026-03-01&compare=2024-01-01&colour=rating&extent=36.96000,117.15000,12.5"
+    )
     page = show.open(link)
     harness.map_frame(page).locator("path.up-change").first.wait_for(state="attached")
     caption = page.get_by_text("As of: 2026-03-01").first
     caption.wait_for()
     assert "Compared with 2024-01-01" in caption.inner_text()
-    assert page.locator('[data-testid="stMetric"]').filter(has_text="Features shown").locator(
-        '[data-testid="stMetricValue"]').inner_text() == "9"
+    assert (
+        page.locator('[data-testid="stMetric"]')
+        .filter(has_text="Features shown")
+        .locator('[data-testid="stMetricValue"]')
+        .inner_text()
+        == "9"
+    )
     assert map_zoom(page) == 12.5
     legend = harness.map_frame(page).locator(".up-legend")
     assert "Plan versus actual" in legend.inner_text()

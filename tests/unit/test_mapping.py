@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from urban_plan import assets, frame, mapping, schema
+from urban_plan import assets, basemaps, frame, mapping, schema
 from urban_plan.store import FileLayerStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +56,13 @@ def test_every_layer_is_drawn_with_its_features(shipped, lang: str) -> None:
 @pytest.mark.parametrize("basemap", ["none", "osm"])
 def test_the_map_loads_only_vendored_assets(shipped, basemap: str) -> None:
     context, overlays = shipped
-    html = render(mapping.full_map(context, overlays, mapping.MapOptions(lang="zh", basemap=basemap)))
+    html = render(
+        mapping.full_map(
+            context,
+            overlays,
+            mapping.MapOptions(lang="zh", basemap=basemap, tiles=basemaps.choose(basemap, basemaps.Settings()).tiles),
+        )
+    )
     links = assets.all_links(html)
     assert links and all(link.startswith(assets.APP_BASE + "/") for link in links), links
     for link in links:

@@ -82,24 +82,51 @@ def test_rate_frame_adds_columns_for_every_row() -> None:
 
 
 def feature(fid: str, **props) -> dict:
-    return {"type": "Feature", "properties": {"id": fid, "name_zh": fid, "status": "planned", **props},
-            "geometry": {"type": "Point", "coordinates": [117.17, 36.98]}}
+    return {
+        "type": "Feature",
+        "properties": {"id": fid, "name_zh": fid, "status": "planned", **props},
+        "geometry": {"type": "Point", "coordinates": [117.17, 36.98]},
+    }
 
 
 def test_compare_names_what_appeared_disappeared_advanced_slipped_and_changed_status() -> None:
-    before = frame.layers_frame({"projects": {"features": [
-        feature("same"), feature("gone"), feature("up", status="in_progress", progress=20),
-        feature("down", status="in_progress", progress=50), feature("late", end_date="2025-01-01"),
-        feature("started"),
-    ]}})
-    after = frame.layers_frame({"projects": {"features": [
-        feature("same"), feature("new"), feature("up", status="in_progress", progress=40),
-        feature("down", status="in_progress", progress=30), feature("late", end_date="2025-06-30"),
-        feature("started", status="in_progress"),
-    ]}})
+    before = frame.layers_frame(
+        {
+            "projects": {
+                "features": [
+                    feature("same"),
+                    feature("gone"),
+                    feature("up", status="in_progress", progress=20),
+                    feature("down", status="in_progress", progress=50),
+                    feature("late", end_date="2025-01-01"),
+                    feature("started"),
+                ]
+            }
+        }
+    )
+    after = frame.layers_frame(
+        {
+            "projects": {
+                "features": [
+                    feature("same"),
+                    feature("new"),
+                    feature("up", status="in_progress", progress=40),
+                    feature("down", status="in_progress", progress=30),
+                    feature("late", end_date="2025-06-30"),
+                    feature("started", status="in_progress"),
+                ]
+            }
+        }
+    )
     changes = progress.compare(before, after, "en").set_index("id")["change"].to_dict()
-    assert changes == {"new": "appeared", "gone": "disappeared", "up": "advanced", "down": "slipped",
-                       "late": "slipped", "started": "status"}
+    assert changes == {
+        "new": "appeared",
+        "gone": "disappeared",
+        "up": "advanced",
+        "down": "slipped",
+        "late": "slipped",
+        "started": "status",
+    }
 
 
 def test_the_state_on_a_date_uses_the_versions_in_effect_then(data_dir: Path) -> None:
