@@ -127,7 +127,7 @@ def context_group(context: pd.DataFrame, options: MapOptions = MapOptions()) -> 
     """The district boundary, rivers, lake and G220: the offline base. Not filtered, but can be toggled."""
     group = folium.FeatureGroup(name=t("layer.context", options.lang), overlay=True, control=True, show=True)
     if len(context):
-        _geojson(_display_collection(context, options), _context_style).add_to(group)
+        _layer(context, options, _context_style).add_to(group)
     return group
 
 
@@ -143,7 +143,7 @@ def overlay_groups(
         name = t("map.layer_count", options.lang, layer=label("layer", layer, options.lang), count=len(part))
         group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
         if len(part):
-            _geojson(_display_collection(part, options), _overlay_style).add_to(group)
+            _layer(part, options, _overlay_style).add_to(group)
         groups.append(group)
     return groups
 
@@ -153,7 +153,7 @@ def changes_group(changed: pd.DataFrame, options: MapOptions = MapOptions(), sin
     name = t("map.changes_since", options.lang, since=since, count=len(changed))
     group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
     if len(changed):
-        _geojson(_display_collection(changed, options, extra=("change",)), _change_halo_style).add_to(group)
+        _layer(changed, options, _change_halo_style, extra=("change",)).add_to(group)
     return group
 
 
@@ -173,7 +173,7 @@ def change_groups(
         name = t("map.layer_count", options.lang, layer=t(f"diff.{change}", options.lang), count=len(part))
         group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
         if len(part):
-            _geojson(_display_collection(part, options), _fixed_style(CHANGE_COLOURS[change], change)).add_to(group)
+            _layer(part, options, _fixed_style(CHANGE_COLOURS[change], change)).add_to(group)
         groups.append(group)
     return groups
 
@@ -209,46 +209,120 @@ def feature_key_from_text(text: str | None) -> tuple[str, str] | None:
 
 # --- features --------------------------------------------------------------------------------------------------
 
+# Above this many features in one layer the map switches to its fast path: canvas drawing, 5 decimals (~1 m),
+# tooltips with name, status and key only (the details panel has the rest), no popup, no hover highlight.
+LARGE_LAYER = 2000
 
-def _geojson(data: dict[str, Any], style: Any) -> folium.GeoJson:
-    return folium.GeoJson(
-        data,
-        style_function=style,
-        highlight_function=_highlight,
-        marker=folium.CircleMarker(radius=7, fill=True),
-        tooltip=folium.GeoJsonTooltip(fields=["_tip"], labels=False, sticky=True, class_name="up-tip"),
-        popup=folium.GeoJsonPopup(
-            fields=["_pop"], labels=False, localize=False, class_name="up-pop", max_width=340, auto_pan=False
-        ),
-        zoom_on_click=False,
+
+class StyledGeoJson(MacroElement):
+    """A GeoJSON layer from a pre-serialised string, styled by a small key -> style table in JS.
+
+    Unlike folium.GeoJson it does not call a Python style function per feature nor re-serialise the data on
+    every render: the string is built once per data version and filter (and cached by the page)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var styles = {{ this.styles }};
+            var layer = L.geoJson({{ this.data }}, {
+                {% if this.canvas %}renderer: L.canvas({padding: 0.4}),{% endif %}
+                style: function (f) { return styles[f.properties._s] || {}; },
+                pointToLayer: function (f, latlng) {
+                    return L.circleMarker(latlng, Object.assign({radius: 7}, styles[f.properties._s] || {}));
+                },
+                onEachFeature: function (f, l) {
+                    l.bindTooltip(f.properties._tip, {sticky: true, className: 'up-tip'});
+                    if (f.properties._pop) {
+                        l.bindPopup(f.properties._pop, {maxWidth: 340, autoPan: false, className: 'up-pop'});
+                    }
+                    {% if not this.canvas %}
+                    l.on('mouseover', function () { if (l.setStyle) { l.setStyle({weight: 8, opacity: 1}); } });
+                    l.on('mouseout', function () { if (l.setStyle) { l.setStyle(styles[f.properties._s] || {}); } });
+                    {% endif %}
+                }
+            });
+            layer.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
     )
 
+    def __init__(self, data: str, styles: dict[str, dict[str, Any]], canvas: bool) -> None:
+        super().__init__()
+        self._name = "StyledGeoJson"
+        self.data = data
+        self.styles = _script_json(styles)
+        self.canvas = canvas
 
-def _display_collection(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...] = ()) -> dict[str, Any]:
-    """GeoJSON carrying only what the browser needs: a style key and pre-escaped tooltip/popup HTML.
-    No raw data string is sent: the style key is built from codes and slugged. A line work that reports
-    progress becomes two pieces: the completed share (solid) and the rest (dashed)."""
+
+def layer_geojson(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...] = ()) -> str:
+    """The browser's copy of some features, as a GeoJSON string safe inside a <script>: a style key and
+    pre-escaped tooltip (and popup) HTML per feature; no raw data string is sent. The style key is built from
+    codes and slugged. A line work that reports progress becomes two pieces: the completed share (solid) and the
+    rest (dashed)."""
+    if not len(part):
+        return '{"type":"FeatureCollection","features":[]}'
+    large = len(part) > LARGE_LAYER
     geometries = np.asarray(part.geometry.values, dtype=object)
     if options.datum != "wgs84":  # stored WGS84; shown in the tiles' datum so the two line up
         geometries = datum.convert_geometries(geometries, "wgs84", options.datum)
-    geometries = shapely.set_precision(geometries, 1e-6)
+    geometries = shapely.set_precision(geometries, 1e-5 if large else 1e-6)
+    rows = [display.clean(row) for row in part.to_dict("records")]
+    fills = [(r.get("rating") if options.colour_by == "rating" and r.get("rating") else r.get("status")) for r in rows]
     features = []
-    for row, geometry in zip(part.to_dict("records"), geometries, strict=True):
-        props = display.clean(row)
-        fill = props.get("rating") if options.colour_by == "rating" and props.get("rating") else props.get("status")
-        codes = [props.get("layer"), fill, props.get("confidence"), props.get("kind"), options.weight_scale]
-        codes += [props.get(name) for name in extra]
-        tip, pop = tooltip_html(props, options.lang), popup_html(props, options.lang)
-        for piece, geom in _progress_pieces(props, geometry):
-            key = "|".join(_slug(code) for code in [*codes, piece])
-            features.append(
-                {
-                    "type": "Feature",
-                    "geometry": json.loads(shapely.to_geojson(geom)),
-                    "properties": {"_s": key, "_tip": tip, "_pop": pop},
-                }
-            )
-    return {"type": "FeatureCollection", "features": features}
+    for row, fill, geometry in zip(rows, fills, geometries, strict=True):
+        codes = [row.get("layer"), fill, row.get("confidence"), row.get("kind"), options.weight_scale]
+        codes += [row.get(name) for name in extra]
+        props: dict[str, str] = {
+            "_tip": lean_tooltip_html(row, options.lang) if large else tooltip_html(row, options.lang)
+        }
+        if not large:
+            props["_pop"] = popup_html(row, options.lang)
+        for piece, geom in _progress_pieces(row, geometry):
+            props["_s"] = "|".join(_slug(code) for code in [*codes, piece])
+            features.append(f'{{"type":"Feature","geometry":{shapely.to_geojson(geom)},"properties":{_json(props)}}}')
+    return _script_safe('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}")
+
+
+def embedded_collections(html: str) -> list[dict[str, Any]]:
+    """The FeatureCollections a rendered map carries (each on one line): for tests and checks of exports."""
+    return [json.loads(block) for block in re.findall(r'L\.geoJson\((\{"type":"FeatureCollection".*), \{\n', html)]
+
+
+def _layer(part: pd.DataFrame, options: MapOptions, style: Any, extra: tuple[str, ...] = ()) -> StyledGeoJson:
+    data = layer_geojson(part, options, extra)
+    keys = set(re.findall(r'"_s":"([^"]*)"', data))
+    styles = {key: style({"properties": {"_s": key}}) for key in keys}
+    return StyledGeoJson(data, styles, canvas=len(part) > LARGE_LAYER)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _script_safe(text: str) -> str:
+    """JSON that can sit inside an inline <script> (no `</script>`, no HTML comment, no JS line breaks)."""
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _script_json(value: Any) -> str:
+    return _script_safe(_json(value))
+
+
+def lean_tooltip_html(row: dict[str, Any], lang: str) -> str:
+    """The big-layer tooltip: name, status and the key the click handler reads; data escaped."""
+    return (
+        f'<div class="up-name">{escape(display.name(row, lang))}</div>'
+        f"<div>{escape(label('status', row.get('status'), lang))}</div>"
+        f'<div class="up-key">{escape(row.get("layer"))}/{escape(row.get("id"))}</div>'
+    )
 
 
 def _progress_pieces(props: dict[str, Any], geometry: Any) -> list[tuple[str, Any]]:
@@ -418,10 +492,6 @@ def _fixed_style(colour: str, change: str) -> Any:
         }
 
     return style
-
-
-def _highlight(_feature: dict[str, Any]) -> dict[str, Any]:
-    return {"weight": 8, "opacity": 1}
 
 
 # --- legend, stamp and small controls ------------------------------------------------------------------------

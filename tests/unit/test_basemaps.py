@@ -37,8 +37,8 @@ def render(basemap: str, layers, settings: basemaps.Settings = SETTINGS) -> str:
 
 
 def government_point(html: str) -> tuple[float, float]:
-    for block in re.findall(r"_add\((\{.*?\})\);\n", html, flags=re.S):
-        for feature in json.loads(block)["features"]:
+    for block in mapping.embedded_collections(html):
+        for feature in block["features"]:
             if "ctx-government" in feature["properties"]["_tip"]:
                 return tuple(feature["geometry"]["coordinates"])
     raise AssertionError("government point not drawn")

@@ -36,10 +36,8 @@ def render(m) -> str:
 
 
 def geojson_blocks(html: str) -> list[dict]:
-    """The FeatureCollections folium embedded in the page."""
-    blocks = re.findall(r"_add\((\{\"features\".*?\})\);\n", html, flags=re.S)
-    blocks += re.findall(r"_add\((\{\"type\": \"FeatureCollection\".*?\})\);\n", html, flags=re.S)
-    return [json.loads(b) for b in blocks]
+    """The FeatureCollections embedded in the page."""
+    return mapping.embedded_collections(html)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -129,7 +127,7 @@ def test_placeholder_and_approximate_shapes_are_styled_differently(shipped) -> N
     styles = {}
     for confidence in ("approximate", "placeholder"):
         part = overlays[overlays["confidence"] == confidence].head(1)
-        feature = mapping._display_collection(part, mapping.MapOptions(lang="zh"))["features"][0]
+        feature = json.loads(mapping.layer_geojson(part, mapping.MapOptions(lang="zh")))["features"][0]
         styles[confidence] = mapping._overlay_style(feature)
     assert styles["approximate"]["dashArray"] != styles["placeholder"]["dashArray"]
     assert styles["placeholder"]["fillOpacity"] < styles["approximate"]["fillOpacity"]
