@@ -39,17 +39,15 @@ LAYER = "projects"
 
 @dataclass(frozen=True)
 class _Grid:
-    """The jittered grid over the district's bounding box, and the usable cells ranked by distance to the centre."""
+    """The jittered grid over the district's bounding box, and the usable cells ranked by distance to the centre.
+    Every random number is drawn once for the whole grid, so a parcel depends only on its cell."""
 
-    x0: float
-    y0: float
-    nx: int  # cells east-west
-    ny: int  # cells north-south
     corners: np.ndarray  # (nx+1, ny+1, 2) jittered corner coordinates
-    h_bends: np.ndarray  # (nx, ny+1) 0-2 extra vertices on the horizontal edge from corner (i,j) to (i+1,j)
+    h_bends: np.ndarray  # (nx, ny+1) 1-2 extra vertices on the horizontal edge from corner (i,j) to (i+1,j)
     v_bends: np.ndarray  # (nx+1, ny) 0-2 extra vertices on the vertical edge from corner (i,j) to (i,j+1)
     h_offsets: np.ndarray  # (nx, ny+1, 2) perpendicular offsets of those vertices, as shares of a cell
     v_offsets: np.ndarray  # (nx+1, ny, 2)
+    attributes: dict[str, np.ndarray]  # (nx, ny) each: status, reported, progress, start, duration
     ranked: np.ndarray  # (m, 2) cell indices (i, j) inside the district, nearest to CENTRE first
 
 
@@ -57,7 +55,6 @@ class _Grid:
 def _grid() -> _Grid:
     boundary_doc = json.loads(BOUNDARY.read_text(encoding="utf-8"))
     boundary = shapely.from_geojson(json.dumps(boundary_doc["features"][0]["geometry"]))
-    shapely.prepare(boundary)
     west, south, east, north = boundary.bounds
     nx = int(np.ceil((east - west) / CELL_LON))
     ny = int(np.ceil((north - south) / CELL_LAT))
@@ -72,21 +69,25 @@ def _grid() -> _Grid:
     v_bends = rng.integers(0, 3, size=(nx + 1, ny))
     h_offsets = rng.uniform(-BEND, BEND, size=(nx, ny + 1, 2))
     v_offsets = rng.uniform(-BEND, BEND, size=(nx + 1, ny, 2))
-    # Usable cells: the jittered quadrilateral (bends stay well inside its margin) lies inside the district.
+    attributes = {
+        "status": rng.integers(0, len(STATUSES), size=(nx, ny)),
+        "reported": rng.random(size=(nx, ny)) < 0.7,
+        "progress": rng.integers(5, 96, size=(nx, ny)),
+        "start": rng.integers(0, 1460, size=(nx, ny)),
+        "duration": rng.integers(180, 1460, size=(nx, ny)),
+    }
+    # Usable cells: the cell's centre lies inside the district shrunk by more than a jittered cell's reach.
+    inner = boundary.buffer(-2 * max(CELL_LON, CELL_LAT))
     ci, cj = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
     ci, cj = ci.ravel(), cj.ravel()
-    rings = np.stack(
-        [corners[ci, cj], corners[ci + 1, cj], corners[ci + 1, cj + 1], corners[ci, cj + 1], corners[ci, cj]], axis=1
-    )
-    quads = shapely.polygons(rings)
-    inside = shapely.contains(boundary, shapely.buffer(quads, 0.2 * CELL_LAT, quad_segs=1))
-    ci, cj = ci[inside], cj[inside]
     centre_x = west + (ci + 0.5) * CELL_LON
     centre_y = south + (cj + 0.5) * CELL_LAT
+    inside = shapely.contains_xy(inner, centre_x, centre_y)
+    ci, cj, centre_x, centre_y = ci[inside], cj[inside], centre_x[inside], centre_y[inside]
     distance = np.hypot((centre_x - CENTRE[0]) * np.cos(np.radians(CENTRE[1])), centre_y - CENTRE[1])
     order = np.lexsort((cj, ci, distance))  # nearest first; ties broken by position, so the order is total
     ranked = np.column_stack([ci, cj])[order]
-    return _Grid(west, south, nx, ny, corners, h_bends, v_bends, h_offsets, v_offsets, ranked)
+    return _Grid(corners, h_bends, v_bends, h_offsets, v_offsets, attributes, ranked)
 
 
 def capacity() -> int:
@@ -94,80 +95,79 @@ def capacity() -> int:
     return len(_grid().ranked)
 
 
-def _edge(grid: _Grid, a: tuple[int, int], b: tuple[int, int]) -> list[tuple[float, float]]:
-    """The vertices of the edge from corner a to corner b, without b. Shared edges come out identical (reversed
-    for the neighbour), so neighbouring parcels share their border exactly."""
-    (ai, aj), (bi, bj) = a, b
-    if aj == bj:  # horizontal
-        i, j = min(ai, bi), aj
-        k, offsets, scale = int(grid.h_bends[i, j]), grid.h_offsets[i, j], CELL_LAT
-    else:  # vertical
-        i, j = ai, min(aj, bj)
-        k, offsets, scale = int(grid.v_bends[i, j]), grid.v_offsets[i, j], CELL_LON
-    start, end = grid.corners[min(a, b)], grid.corners[max(a, b)]
-    points = [tuple(start)]
-    direction = end - start
-    normal = np.array([-direction[1], direction[0]]) / (np.hypot(*direction) or 1.0)
-    for index in range(k):
-        share = (index + 1) / (k + 1)
-        points.append(tuple(start + share * direction + offsets[index] * scale * normal))
-    if a > b:  # walking the shared edge the other way: same points, reversed, starting at a
-        points = [tuple(end), *reversed(points[1:])]
+def _edge_points(
+    start: list[float], end: list[float], bends: int, offsets: list[float], scale: float
+) -> list[tuple[float, float]]:
+    """Start corner plus the extra vertices of the edge start->end (canonical direction), without the end corner.
+    Neighbours compute the same edge from the same numbers, so they share their border exactly."""
+    dx, dy = end[0] - start[0], end[1] - start[1]
+    length = (dx * dx + dy * dy) ** 0.5 or 1.0
+    nx_, ny_ = -dy / length, dx / length
+    points = [(start[0], start[1])]
+    for index in range(bends):
+        share = (index + 1) / (bends + 1)
+        off = offsets[index] * scale
+        points.append((start[0] + share * dx + off * nx_, start[1] + share * dy + off * ny_))
     return points
 
 
-def _ring(grid: _Grid, i: int, j: int) -> list[list[float]]:
-    """Counter-clockwise exterior ring (RFC 7946) of cell (i, j), closed, rounded to 1e-6 degrees (~0.1 m)."""
-    path = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1), (i, j)]
-    points: list[tuple[float, float]] = []
-    for a, b in zip(path, path[1:], strict=False):
-        points.extend(_edge(grid, a, b))
-    points.append(points[0])
-    return [[round(float(x), 6), round(float(y), 6)] for x, y in points]
-
-
-def _properties(rank: int, rng: np.random.Generator) -> dict[str, Any]:
-    status = STATUSES[int(rng.integers(0, 3))]
-    reported = rng.random() < 0.7
-    if status == "planned":
-        progress = 0.0 if reported else None
-    elif status == "in_progress":
-        progress = float(int(rng.integers(5, 96))) if reported else None
-    else:
-        progress = 100.0 if reported else None
-    start = dt.date(2021, 1, 1) + dt.timedelta(days=int(rng.integers(0, 1460)))
-    end = start + dt.timedelta(days=int(rng.integers(180, 1460)))
-    return {
-        "id": f"parcel-{rank:06d}",
-        "name_zh": f"地块 {rank:06d}",
-        "name_en": f"Parcel {rank:06d}",
-        "kind": "parcel",
-        "status": status,
-        "progress": progress,
-        "start_date": start.isoformat(),
-        "end_date": end.isoformat(),
-        "investment_yi": None,
-        "source": "synthetic benchmark",
-        "confidence": "approximate",
-        "note": None,
-    }
+def _rings(cells: np.ndarray) -> list[list[list[float]]]:
+    """Counter-clockwise exterior rings (RFC 7946) of the cells, closed, rounded to 1e-6 degrees (~0.1 m)."""
+    g = _grid()
+    i, j = cells[:, 0], cells[:, 1]
+    c00, c10 = g.corners[i, j].tolist(), g.corners[i + 1, j].tolist()
+    c11, c01 = g.corners[i + 1, j + 1].tolist(), g.corners[i, j + 1].tolist()
+    bottom = (g.h_bends[i, j].tolist(), g.h_offsets[i, j].tolist())
+    top = (g.h_bends[i, j + 1].tolist(), g.h_offsets[i, j + 1].tolist())
+    left = (g.v_bends[i, j].tolist(), g.v_offsets[i, j].tolist())
+    right = (g.v_bends[i + 1, j].tolist(), g.v_offsets[i + 1, j].tolist())
+    rings = []
+    for n in range(len(cells)):
+        south = _edge_points(c00[n], c10[n], bottom[0][n], bottom[1][n], CELL_LAT)
+        east = _edge_points(c10[n], c11[n], right[0][n], right[1][n], CELL_LON)
+        north = _edge_points(c01[n], c11[n], top[0][n], top[1][n], CELL_LAT)  # canonical west->east ...
+        west = _edge_points(c00[n], c01[n], left[0][n], left[1][n], CELL_LON)  # ... and south->north
+        # Walk counter-clockwise: south edge eastwards, east edge northwards, north and west edges reversed.
+        path = south + east + [(c11[n][0], c11[n][1]), *reversed(north[1:])] + [north[0], *reversed(west[1:])]
+        path.append(path[0])
+        rings.append([[round(x, 6), round(y, 6)] for x, y in path])
+    return rings
 
 
 def parcels(n: int, start: int = 0) -> dict[str, Any]:
     """Parcels ranked start+1 .. start+n (nearest the centre first) as a canonical FeatureCollection."""
-    grid = _grid()
-    if start + n > len(grid.ranked):
-        raise ValueError(f"only {len(grid.ranked)} parcels fit in the district, asked for {start + n}")
+    g = _grid()
+    if start + n > len(g.ranked):
+        raise ValueError(f"only {len(g.ranked)} parcels fit in the district, asked for {start + n}")
+    cells = g.ranked[start : start + n]
+    i, j = cells[:, 0], cells[:, 1]
+    a = {name: values[i, j].tolist() for name, values in g.attributes.items()}
+    first = dt.date(2021, 1, 1)
     features = []
-    for rank in range(start + 1, start + n + 1):
-        i, j = (int(v) for v in grid.ranked[rank - 1])
-        rng = np.random.default_rng([SEED, i, j])  # a parcel's attributes depend on its cell only
+    for index, ring in enumerate(_rings(cells)):
+        rank = start + index + 1
+        status = STATUSES[a["status"][index]]
+        progress = None
+        if a["reported"][index]:
+            progress = {"planned": 0.0, "in_progress": float(a["progress"][index]), "completed": 100.0}[status]
+        begin = first + dt.timedelta(days=a["start"][index])
+        finish = begin + dt.timedelta(days=a["duration"][index])
+        properties = {
+            "id": f"parcel-{rank:06d}",
+            "name_zh": f"地块 {rank:06d}",
+            "name_en": f"Parcel {rank:06d}",
+            "kind": "parcel",
+            "status": status,
+            "progress": progress,
+            "start_date": begin.isoformat(),
+            "end_date": finish.isoformat(),
+            "investment_yi": None,
+            "source": "synthetic benchmark",
+            "confidence": "approximate",
+            "note": None,
+        }
         features.append(
-            {
-                "type": "Feature",
-                "properties": _properties(rank, rng),
-                "geometry": {"type": "Polygon", "coordinates": [_ring(grid, i, j)]},
-            }
+            {"type": "Feature", "properties": properties, "geometry": {"type": "Polygon", "coordinates": [ring]}}
         )
     return {"type": "FeatureCollection", "features": features}
 
@@ -231,9 +231,7 @@ def write_geojson(path: Path, fc: dict[str, Any]) -> Path:
     """One feature per line, as desktop GIS exports it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = ",\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in fc["features"])
-    path.write_text(
-        '{"type":"FeatureCollection","name":"projects","features":[\n' + lines + "\n]}\n", encoding="utf-8"
-    )
+    path.write_text('{"type":"FeatureCollection","name":"projects","features":[\n' + lines + "\n]}\n", encoding="utf-8")
     return path
 
 
@@ -244,16 +242,20 @@ def check(fc: dict[str, Any]) -> dict[str, Any]:
     vertices = shapely.get_num_coordinates(geoms) - 1  # the closing point repeats the first
     if not valid.all():
         bad = int(np.flatnonzero(~valid)[0])
-        raise AssertionError(f"invalid parcel {fc['features'][bad]['properties']['id']}: {shapely.is_valid_reason(geoms[bad])}")
+        raise AssertionError(
+            f"invalid parcel {fc['features'][bad]['properties']['id']}: {shapely.is_valid_reason(geoms[bad])}"
+        )
     if vertices.min() < 6 or vertices.max() > 12:
         raise AssertionError(f"vertex counts out of range: {vertices.min()}..{vertices.max()}")
-    union_area = shapely.union_all(geoms).area
+    # Tiling check on a sample (a union of 50k polygons is slow): the parcels must not overlap.
+    sample = geoms[: min(len(geoms), 2000)]
+    union_area = shapely.union_all(sample).area
     return {
         "features": len(geoms),
         "vertices_min": int(vertices.min()),
         "vertices_max": int(vertices.max()),
         "vertices_mean": round(float(vertices.mean()), 2),
-        "overlap_share": round(1 - union_area / float(shapely.area(geoms).sum()), 6),  # ~0: they tile
+        "overlap_share": round(1 - union_area / float(shapely.area(sample).sum()), 6),  # ~0: they tile
         "bounds": [round(v, 4) for v in shapely.total_bounds(geoms).tolist()],
         "statuses": status_counts(fc),
     }

@@ -14,8 +14,10 @@ UNKNOWN_COLOUR = "#7a7a7a"
 
 
 def escape(value: Any) -> str:
-    """Text safe inside HTML (innerHTML) and inside a JS template literal: < > & " ' ` and $ all become entities."""
-    return html.escape("" if value is None else str(value), quote=True).replace("`", "&#96;").replace("$", "&#36;")
+    """Text safe inside HTML (innerHTML), a JS template literal and a Jinja template (folium compiles what it
+    renders): < > & " ' ` $ { } all become entities."""
+    text = html.escape("" if value is None else str(value), quote=True)
+    return text.replace("`", "&#96;").replace("$", "&#36;").replace("{", "&#123;").replace("}", "&#125;")
 
 
 def name(row: Mapping[str, Any], lang: str) -> str:

@@ -189,7 +189,7 @@ def _stderr_tail(err: bytes) -> str:
 # --- the self-contained HTML map --------------------------------------------------------------------------------
 
 
-class SourceNote(MacroElement):
+class SourceNote(mapping.SafeMacro):
     """Where the data comes from, as a small control on the map; set as text, so data can never become markup."""
 
     _template = Template(

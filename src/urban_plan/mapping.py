@@ -13,7 +13,7 @@ import folium.plugins
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from folium.template import Template
 
 from urban_plan import assets, basemaps, datum, display, progress, schema
@@ -214,17 +214,50 @@ def feature_key_from_text(text: str | None) -> tuple[str, str] | None:
 LARGE_LAYER = 2000
 
 
-class StyledGeoJson(MacroElement):
-    """A GeoJSON layer from a pre-serialised string, styled by a small key -> style table in JS.
+class _Text(Element):
+    """Rendered output kept as text. branca wraps each macro's output in Element(template=...), which compiles it
+    as a Jinja template: data containing `{{ ... }}` would run on the server, and megabytes of GeoJSON would be
+    tokenised for nothing."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        del kwargs
+        return self._text
+
+
+class SafeMacro(MacroElement):
+    """A map element whose script carries data: rendered once, never re-read as a template."""
+
+    def render(self, **kwargs: Any) -> None:
+        figure = self.get_root()
+        script = self._template.module.__dict__.get("script")
+        if script is not None:
+            figure.script.add_child(_Text(script(self, kwargs)), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class StyledGeoJson(SafeMacro):
+    """A GeoJSON layer from a pre-serialised string, styled by a small id -> style table in JS.
 
     Unlike folium.GeoJson it does not call a Python style function per feature nor re-serialise the data on
-    every render: the string is built once per data version and filter (and cached by the page)."""
+    every render: the string is built once per data version and filter (and cached by the page). Large layers
+    carry a style number, an escaped name and the feature key; their tooltip is put together here."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function() {
             var styles = {{ this.styles }};
+            function tip(p) {
+                if (p._tip) { return p._tip; }
+                var s = styles[p._s] || {};
+                return '<div class="up-name">' + p._n + '</div><div>' + (s.label || '') +
+                    '</div><div class="up-key">' + p._k + '</div>';
+            }
             var layer = L.geoJson({{ this.data }}, {
                 {% if this.canvas %}renderer: L.canvas({padding: 0.4}),{% endif %}
                 style: function (f) { return styles[f.properties._s] || {}; },
@@ -232,7 +265,7 @@ class StyledGeoJson(MacroElement):
                     return L.circleMarker(latlng, Object.assign({radius: 7}, styles[f.properties._s] || {}));
                 },
                 onEachFeature: function (f, l) {
-                    l.bindTooltip(f.properties._tip, {sticky: true, className: 'up-tip'});
+                    l.bindTooltip(function () { return tip(f.properties); }, {sticky: true, className: 'up-tip'});
                     if (f.properties._pop) {
                         l.bindPopup(f.properties._pop, {maxWidth: 340, autoPan: false, className: 'up-pop'});
                     }
@@ -257,32 +290,95 @@ class StyledGeoJson(MacroElement):
 
 
 def layer_geojson(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...] = ()) -> str:
-    """The browser's copy of some features, as a GeoJSON string safe inside a <script>: a style key and
-    pre-escaped tooltip (and popup) HTML per feature; no raw data string is sent. The style key is built from
-    codes and slugged. A line work that reports progress becomes two pieces: the completed share (solid) and the
-    rest (dashed)."""
+    """The browser's copy of some features, as a GeoJSON string safe inside a <script>. No raw data string is
+    sent: a style key built from codes and slugged, and pre-escaped tooltip (and popup) HTML. A line work that
+    reports progress becomes two pieces: the completed share (solid) and the rest (dashed)."""
+    return _layer_data(part, options, extra)[0]
+
+
+def _layer_data(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...] = ()) -> tuple[str, dict[str, str]]:
+    """(GeoJSON string, style id -> style key). Large layers take the lean, vectorised path."""
     if not len(part):
-        return '{"type":"FeatureCollection","features":[]}'
+        return '{"type":"FeatureCollection","features":[]}', {}
     large = len(part) > LARGE_LAYER
     geometries = np.asarray(part.geometry.values, dtype=object)
     if options.datum != "wgs84":  # stored WGS84; shown in the tiles' datum so the two line up
         geometries = datum.convert_geometries(geometries, "wgs84", options.datum)
-    geometries = shapely.set_precision(geometries, 1e-5 if large else 1e-6)
-    rows = [display.clean(row) for row in part.to_dict("records")]
-    fills = [(r.get("rating") if options.colour_by == "rating" and r.get("rating") else r.get("status")) for r in rows]
-    features = []
-    for row, fill, geometry in zip(rows, fills, geometries, strict=True):
-        codes = [row.get("layer"), fill, row.get("confidence"), row.get("kind"), options.weight_scale]
-        codes += [row.get(name) for name in extra]
-        props: dict[str, str] = {
-            "_tip": lean_tooltip_html(row, options.lang) if large else tooltip_html(row, options.lang)
-        }
+    decimals = 5 if large else 6  # ~1 m and ~0.1 m: beyond anything a screen shows of sketched shapes
+    geometries = shapely.transform(geometries, lambda coords: coords.round(decimals))
+    fills = part["status"].astype(object)
+    if options.colour_by == "rating" and "rating" in part:
+        fills = part["rating"].astype(object).where(part["rating"].notna(), fills)
+    codes = [part["layer"], fills, part["confidence"].fillna("approximate"), part["kind"]]
+    prefix = _slug_columns([*codes, pd.Series(options.weight_scale, index=part.index)] + [part[name] for name in extra])
+    split = _needs_split(part, geometries)
+    features: list[str] = []
+    styles: dict[str, str] = {}
+    if large:
+        whole = prefix + "|whole"
+        ids, keys = pd.factorize(whole)
+        styles.update({str(i): key for i, key in enumerate(keys)})
+        names = [escape(pick_name) for pick_name in _names(part, options.lang)]
+        refs = [escape(f"{layer}/{fid}") for layer, fid in zip(part["layer"], part["id"], strict=True)]
+        texts = shapely.to_geojson(geometries)
+        for index in np.flatnonzero(~split):
+            features.append(
+                f'{{"type":"Feature","geometry":{texts[index]},"properties":{{"_s":{ids[index]},'
+                f'"_n":{_json(names[index])},"_k":{_json(refs[index])}}}}}'
+            )
+        rows_needing_pieces = np.flatnonzero(split)
+    else:
+        rows_needing_pieces = np.arange(len(part))
+    records = part.iloc[rows_needing_pieces].to_dict("records")  # per-row dicts only where needed: they are slow
+    for index, record in zip(rows_needing_pieces, records, strict=True):
+        row = display.clean(record)
+        props: dict[str, Any] = {"_tip": tooltip_html(row, options.lang)}
         if not large:
             props["_pop"] = popup_html(row, options.lang)
-        for piece, geom in _progress_pieces(row, geometry):
-            props["_s"] = "|".join(_slug(code) for code in [*codes, piece])
+        for piece, geom in _progress_pieces(row, geometries[index]):
+            key = f"{prefix.iloc[index]}|{piece}"
+            styles[key] = key
+            props["_s"] = key
             features.append(f'{{"type":"Feature","geometry":{shapely.to_geojson(geom)},"properties":{_json(props)}}}')
-    return _script_safe('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}")
+    return _script_safe('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"), styles
+
+
+def _slug_columns(columns: list[pd.Series]) -> pd.Series:
+    """ "a|b|c..." per row from code columns, each value slugged once per distinct value (not per row)."""
+    out = None
+    for column in columns:
+        values = column.astype(object)
+        slugs = values.map({v: _slug(v) for v in pd.unique(values)})
+        out = slugs if out is None else out + "|" + slugs
+    return out
+
+
+def _names(part: pd.DataFrame, lang: str) -> list[str]:
+    first, second = ("name_en", "name_zh") if lang == "en" else ("name_zh", "name_en")
+    primary = part[first].astype(object).where(part[first].notna() & (part[first].astype(str).str.strip() != ""))
+    chosen = primary.fillna(part[second].astype(object)).fillna(part["id"].astype(object))
+    return [str(v) for v in chosen]
+
+
+def _needs_split(part: pd.DataFrame, geometries: np.ndarray) -> np.ndarray:
+    """Line works with reported progress: drawn as a completed share and a remainder."""
+    lines = np.isin(shapely.get_type_id(geometries), (1, 5))  # LineString, MultiLineString
+    return (
+        lines
+        & part["layer"].isin(PROGRESS_LAYERS).to_numpy()
+        & pd.to_numeric(part["progress"], errors="coerce").notna().to_numpy()
+    )
+
+
+def _layer(part: pd.DataFrame, options: MapOptions, style: Any, extra: tuple[str, ...] = ()) -> StyledGeoJson:
+    data, keys = _layer_data(part, options, extra)
+    styles = {}
+    for style_id, key in keys.items():
+        entry = style({"properties": {"_s": key}})
+        fill = key.split("|")[1]
+        entry["label"] = escape(label("rating" if fill in progress.RATINGS else "status", fill, options.lang))
+        styles[style_id] = entry
+    return StyledGeoJson(data, styles, canvas=len(part) > LARGE_LAYER)
 
 
 def embedded_collections(html: str) -> list[dict[str, Any]]:
@@ -290,39 +386,29 @@ def embedded_collections(html: str) -> list[dict[str, Any]]:
     return [json.loads(block) for block in re.findall(r'L\.geoJson\((\{"type":"FeatureCollection".*), \{\n', html)]
 
 
-def _layer(part: pd.DataFrame, options: MapOptions, style: Any, extra: tuple[str, ...] = ()) -> StyledGeoJson:
-    data = layer_geojson(part, options, extra)
-    keys = set(re.findall(r'"_s":"([^"]*)"', data))
-    styles = {key: style({"properties": {"_s": key}}) for key in keys}
-    return StyledGeoJson(data, styles, canvas=len(part) > LARGE_LAYER)
-
-
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _script_safe(text: str) -> str:
-    """JSON that can sit inside an inline <script> (no `</script>`, no HTML comment, no JS line breaks)."""
+    """JSON that can sit inside an inline <script> (no `</script>`, no HTML comment, no JS line breaks).
+    Underscores are escaped too: streamlit-folium rewrites `_name` patterns in the script it sends, and megabytes
+    of data would otherwise pass through that regex one match at a time."""
     return (
         text.replace("<", "\\u003c")
         .replace(">", "\\u003e")
         .replace("&", "\\u0026")
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
+        .replace("_", "\\u005f")
+        .replace("{{", "{\\u007b")  # outside JSON strings these pairs never occur; inside, they decode back
+        .replace("{%", "{\\u0025")
+        .replace("{#", "{\\u0023")
     )
 
 
 def _script_json(value: Any) -> str:
     return _script_safe(_json(value))
-
-
-def lean_tooltip_html(row: dict[str, Any], lang: str) -> str:
-    """The big-layer tooltip: name, status and the key the click handler reads; data escaped."""
-    return (
-        f'<div class="up-name">{escape(display.name(row, lang))}</div>'
-        f"<div>{escape(label('status', row.get('status'), lang))}</div>"
-        f'<div class="up-key">{escape(row.get("layer"))}/{escape(row.get("id"))}</div>'
-    )
 
 
 def _progress_pieces(props: dict[str, Any], geometry: Any) -> list[tuple[str, Any]]:
@@ -536,7 +622,7 @@ def _line_sample(dash: str | None, text: str, width: int = 3) -> str:
     )
 
 
-class Legend(MacroElement):
+class Legend(SafeMacro):
     """A legend control drawn by Leaflet (streamlit-folium runs only script macros, not header HTML)."""
 
     _template = Template(
@@ -562,7 +648,7 @@ class Legend(MacroElement):
         self.html = html
 
 
-class Stamp(MacroElement):
+class Stamp(SafeMacro):
     """Title and as-of line on the map itself, so an exported picture says what and when it shows."""
 
     _template = Template(
@@ -591,7 +677,7 @@ class Stamp(MacroElement):
         self.line = line
 
 
-class Script(MacroElement):
+class Script(SafeMacro):
     """A fixed script run with the map as `map` (our own code only; never data)."""
 
     _template = Template(
@@ -608,7 +694,7 @@ class Script(MacroElement):
         self.code = code
 
 
-class TileErrorNotice(MacroElement):
+class TileErrorNotice(SafeMacro):
     """When basemap tiles fail (no internet), say so once, quietly; the overlays are unaffected."""
 
     _template = Template(

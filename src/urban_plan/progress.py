@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from urban_plan import display, schema
@@ -98,15 +99,81 @@ def rate(row: dict[str, Any], on: dt.date, thresholds: Thresholds = Thresholds()
 
 
 def rate_frame(frame: pd.DataFrame, on: dt.date, lang: str, thresholds: Thresholds = Thresholds()) -> pd.DataFrame:
-    """The frame with rating, expected, behind and a reason sentence per row (empty frames stay empty)."""
+    """The frame with rating, expected, behind and a reason sentence per row. Vectorised: the same rules as
+    `rate`, computed on whole columns (a tested equivalence), so 50,000 parcels rate in a blink."""
     out = frame.copy()
-    ratings = [rate(display.clean(row), on, thresholds) for row in frame.to_dict("records")]
-    out["rating"] = [r.code for r in ratings]
-    out["expected"] = [r.expected for r in ratings]
-    out["behind"] = [r.behind for r in ratings]
-    out["rating_reason"] = [
-        r.text(display.clean(row), on, lang) for r, row in zip(ratings, frame.to_dict("records"), strict=True)
+    n = len(frame)
+    if n == 0:
+        for column in ("rating", "expected", "behind", "rating_reason"):
+            out[column] = pd.Series(dtype=object)
+        return out
+    limits = thresholds.valid()
+    status = frame["status"].astype(object).to_numpy()
+    reported = pd.to_numeric(frame["progress"], errors="coerce").to_numpy(dtype=float)
+    start = pd.to_datetime(frame["start_date"], errors="coerce", format="%Y-%m-%d")
+    end = pd.to_datetime(frame["end_date"], errors="coerce", format="%Y-%m-%d")
+    day = pd.Timestamp(on)
+    span = (end - start).dt.days.to_numpy(dtype=float)
+    passed = (day - start).dt.days.to_numpy(dtype=float)
+    has_dates = ~(np.isnan(span) | np.isnan(passed))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.where(passed <= 0, 0.0, np.where(passed >= span, 100.0, passed / span * 100.0))
+    expected = np.where(has_dates, expected, np.nan)
+    behind = expected - reported
+    completed = status == "completed"
+    overdue = ~completed & (end < day).to_numpy()
+    no_progress = np.isnan(reported)
+    before_start = (day < start).to_numpy()
+    conditions = [
+        completed,
+        overdue,
+        no_progress,
+        ~has_dates,
+        behind > limits.red,
+        behind >= limits.yellow,
+        before_start,
     ]
+    codes = np.select(conditions, ["green", "red", "missing", "missing", "red", "yellow", "green"], "green")
+    reasons = np.select(
+        conditions,
+        ["completed", "overdue", "no_progress", "no_dates", "far_behind", "behind", "not_started"],
+        "on_track",
+    )
+    expected_out = np.where(completed | (no_progress & ~has_dates) | (~has_dates & ~overdue), np.nan, expected)
+    expected_out = np.where(overdue, 100.0, expected_out)
+    behind_out = np.where(overdue, 100.0 - reported, np.where(completed | no_progress | ~has_dates, np.nan, behind))
+    out["rating"] = codes
+    out["expected"] = expected_out
+    out["behind"] = behind_out
+    out["rating_reason"] = _reason_texts(frame, reasons, expected_out, behind_out, on, lang)
+    return out
+
+
+def _reason_texts(
+    frame: pd.DataFrame, reasons: np.ndarray, expected: np.ndarray, behind: np.ndarray, on: dt.date, lang: str
+) -> list[str]:
+    templates = {code: t(f"rating.{code}", lang) for code in set(reasons.tolist())}
+    statuses = {code: label("status", code, lang) for code in set(frame["status"].astype(str))}
+    unknown = t("value.unknown", lang)
+    out = []
+    for reason, exp, beh, row in zip(
+        reasons,
+        expected,
+        behind,
+        frame[["status", "progress", "start_date", "end_date"]].itertuples(index=False),
+        strict=True,
+    ):
+        out.append(
+            templates[reason].format(
+                on=on.isoformat(),
+                expected="—" if exp != exp else f"{exp:.0f}",
+                reported=display.progress_text(row.progress, lang),
+                behind="—" if beh != beh else f"{beh:.0f}",
+                start=row.start_date if isinstance(row.start_date, str) and row.start_date else unknown,
+                end=row.end_date if isinstance(row.end_date, str) and row.end_date else unknown,
+                status=statuses.get(str(row.status), str(row.status)),
+            )
+        )
     return out
 
 

@@ -111,7 +111,7 @@ def test_hostile_text_in_any_field_reaches_the_map_only_escaped() -> None:
     assert "<img src=x" not in html and "${alert" not in html and "<script>alert" not in html
     decoded = [f["properties"]["_tip"] for block in geojson_blocks(html) for f in block["features"]]
     assert any("&lt;img src=x onerror=alert(1)&gt;" in tip for tip in decoded)
-    assert any("&#36;{alert(1)}" in tip for tip in decoded)
+    assert any("&#36;&#123;alert(1)&#125;" in tip for tip in decoded)
 
 
 def test_a_clicked_tooltip_text_gives_back_the_feature_key() -> None:
@@ -133,3 +133,52 @@ def test_placeholder_and_approximate_shapes_are_styled_differently(shipped) -> N
     assert styles["placeholder"]["fillOpacity"] < styles["approximate"]["fillOpacity"]
     tip = mapping.tooltip_html(overlays[overlays["confidence"] == "placeholder"].iloc[0].to_dict(), "zh")
     assert "待核实" in tip
+
+
+TEMPLATE_PAYLOADS = ["{{ 7*7 }}", "{% for x in range(3) %}X{% endfor %}", "{# hidden #}", "{{ cycler.__init__ }}"]
+
+
+def hostile_frame(field: str, layer: str = "projects") -> "gpd.GeoDataFrame":
+    import geopandas as gpd
+
+    rows = [
+        {
+            "layer": layer,
+            "id": f"t{i}",
+            "name_zh": "x",
+            "name_en": "x",
+            "kind": "road",
+            "status": "planned",
+            "progress": None,
+            "start_date": None,
+            "end_date": None,
+            "investment_yi": None,
+            "source": "s",
+            "confidence": "approximate",
+            "note": None,
+            field: payload,
+        }
+        for i, payload in enumerate(TEMPLATE_PAYLOADS)
+    ]
+    return gpd.GeoDataFrame(rows, geometry=[shapely.Point(117.17, 36.98)] * len(rows), crs="EPSG:4326")
+
+
+@pytest.mark.parametrize("field", ["name_zh", "source", "kind"])
+def test_template_syntax_in_data_is_shown_never_evaluated_on_the_server(field: str) -> None:
+    """folium/branca compile rendered output as Jinja: data must never reach that as template code."""
+    import streamlit_folium
+
+    frame_ = hostile_frame(field)
+    options = mapping.MapOptions(lang="en", stamp=("{{ 7*7 }}", "{% for x in range(3) %}X{% endfor %}"))
+    html = render(mapping.full_map(frame_, frame_, options))
+    m = mapping.base_map(frame.empty_frame(), options)
+    streamed = "".join(
+        streamlit_folium._get_feature_group_string(group, map=m, idx=i)
+        for i, group in enumerate(mapping.overlay_groups(frame_, options))
+    )
+    for text in (html, streamed):
+        assert "49" not in re.sub(r"[0-9a-f]{32}", "", text).replace("1.49", "")  # no arithmetic happened
+        assert "XXX" not in text and "hidden" in text or field != "name_zh"
+    tips = [f["properties"]["_tip"] for block in mapping.embedded_collections(html) for f in block["features"]]
+    if field == "name_zh":
+        assert any("&#123;&#123; 7*7 &#125;&#125;" in tip for tip in tips)

@@ -152,3 +152,29 @@ def test_a_rollback_is_a_milestone_only_when_something_changed(data_dir: Path) -
     store.rollback("projects", 3, actor=Actor("li", "editor"), base_version=3)
     assert len(progress.milestones(store, ("projects",), "en")) == 9
     assert schema.STATUSES  # the statuses the labels come from
+
+
+def test_the_vectorised_rating_equals_the_one_row_rules_on_random_rows() -> None:
+    import random
+
+    rng = random.Random(7)
+    dates = [None, "2023-01-01", "2024-01-01", "2024-07-02", "2025-01-01", "2026-12-31"]
+    rows = [
+        {
+            "layer": "roads",
+            "id": f"r{i}",
+            "status": rng.choice(["planned", "in_progress", "completed"]),
+            "progress": rng.choice([None, 0, 10, 40, 50, 75, 100]),
+            "start_date": rng.choice(dates),
+            "end_date": rng.choice(dates),
+        }
+        for i in range(400)
+    ]
+    limits = Thresholds(yellow=rng.choice([5, 10]), red=rng.choice([20, 30]))
+    rated = progress.rate_frame(pd.DataFrame(rows), ON, "zh", limits)
+    for row, got in zip(rows, rated.to_dict("records"), strict=True):
+        one = progress.rate(row, ON, limits)
+        assert got["rating"] == one.code, row
+        for name, value in (("expected", one.expected), ("behind", one.behind)):
+            assert (value is None and got[name] != got[name]) or got[name] == pytest.approx(value), (row, name)
+        assert got["rating_reason"] == one.text(row, ON, "zh")
