@@ -20,7 +20,6 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import shapely
-from branca.element import MacroElement
 from folium.template import Template
 
 from urban_plan import assets, display, filters, frame, mapping, progress, schema

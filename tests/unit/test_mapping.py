@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
@@ -102,8 +103,6 @@ def test_hostile_text_in_any_field_reaches_the_map_only_escaped() -> None:
     ]
     overlays = pd.DataFrame(rows)
     overlays["geometry"] = [shapely.Point(117.17, 36.98)] * len(rows)
-    import geopandas as gpd
-
     overlays = gpd.GeoDataFrame(overlays, geometry="geometry", crs="EPSG:4326")
     html = render(mapping.full_map(frame.empty_frame(), overlays, mapping.MapOptions(lang="en")))
     for payload in PAYLOADS:
@@ -138,7 +137,7 @@ def test_placeholder_and_approximate_shapes_are_styled_differently(shipped) -> N
 TEMPLATE_PAYLOADS = ["{{ 7*7 }}", "{% for x in range(3) %}X{% endfor %}", "{# hidden #}", "{{ cycler.__init__ }}"]
 
 
-def hostile_frame(field: str, layer: str = "projects") -> "gpd.GeoDataFrame":
+def hostile_frame(field: str, layer: str = "projects") -> gpd.GeoDataFrame:
     import geopandas as gpd
 
     rows = [
@@ -178,7 +177,7 @@ def test_template_syntax_in_data_is_shown_never_evaluated_on_the_server(field: s
     )
     for text in (html, streamed):
         assert "49" not in re.sub(r"[0-9a-f]{32}", "", text).replace("1.49", "")  # no arithmetic happened
-        assert "XXX" not in text and "hidden" in text or field != "name_zh"
+        assert ("XXX" not in text and "hidden" in text) or field != "name_zh"
     tips = [f["properties"]["_tip"] for block in mapping.embedded_collections(html) for f in block["features"]]
     if field == "name_zh":
         assert any("&#123;&#123; 7*7 &#125;&#125;" in tip for tip in tips)
