@@ -7,7 +7,7 @@ import datetime as dt
 import streamlit as st
 
 from ui import auth, data, state, widgets
-from urban_plan import charts, dashboard, filters, progress
+from urban_plan import charts, dashboard, filters
 from urban_plan.i18n import t
 
 view = state.view()
@@ -29,7 +29,7 @@ if actor is not None and actor.may_write("targets") and targets is not None:
 
 st.subheader(t("dashboard.schedule", lang))
 thresholds = state.threshold_widgets()
-rated = progress.rate_frame(shown, on, lang, thresholds)
+rated = filters.apply(data.rated(view.as_of, thresholds, lang), view.criteria)
 behind, missing = st.columns(2)
 for column, title, ratings, none in (
     (behind, "dashboard.behind_list", ("red", "yellow"), "dashboard.none_behind"),

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import streamlit as st
 from streamlit_folium import st_folium
 
 from ui import data, exports, state, widgets
-from urban_plan import filters, mapping, progress
+from urban_plan import mapping
 from urban_plan.i18n import t
 
 view = state.view()
 lang = view.lang
 layers = data.layers(view.as_of)
-shown = progress.rate_frame(filters.apply(layers.overlays, view.criteria), view.as_of or dt.date.today(), lang)
+options = state.map_options(url_extent=True)
+drawn = data.map_data(view.as_of, view.criteria, state.thresholds(), options)
+shown = drawn.shown
 changed = data.changes(view.compare, view.as_of, lang)
 changed = changed[changed["layer"].isin(view.criteria.layers)] if len(changed) else changed
 
@@ -22,8 +22,7 @@ st.title(t("map.title", lang))
 widgets.plain(widgets.view_caption(view, lang))
 widgets.kpi_cards(shown, layers.overlays, lang)
 
-options = state.map_options(url_extent=True)
-groups = mapping.overlay_groups(shown, options)
+groups = mapping.prepared_overlay_groups(*drawn.groups_input, options)
 if view.compare:
     groups.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))
 map_col, details_col = st.columns([3, 1], gap="medium")

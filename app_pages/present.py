@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from streamlit_folium import st_folium
 
 from ui import auth, data, presenting, state, widgets
-from urban_plan import filters, mapping, progress
+from urban_plan import mapping
 from urban_plan.i18n import pick, t
 
 presenting.hide_chrome()
@@ -19,15 +17,13 @@ presenting.open_requested_view(views)
 view = state.view()
 
 layers = data.layers(view.as_of)
-shown = progress.rate_frame(
-    filters.apply(layers.overlays, view.criteria), view.as_of or dt.date.today(), lang, state.thresholds()
-)
+options = state.map_options(presentation=True, forward_keys=True, url_extent=True)
+drawn = data.map_data(view.as_of, view.criteria, state.thresholds(), options)
 current = next((v for v in views if v["id"] == view.view), None)
 title = pick(current["title_zh"], current["title_en"], lang) if current else t("present.title", lang)
 presenting.heading(title, widgets.view_caption(view, lang), presenting.position(views, view.view), lang)
 
-options = state.map_options(presentation=True, forward_keys=True, url_extent=True)
-groups = mapping.overlay_groups(shown, options)
+groups = mapping.prepared_overlay_groups(*drawn.groups_input, options)
 if view.compare:
     changed = data.changes(view.compare, view.as_of, lang)
     groups.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import streamlit as st
 
-from urban_plan import frame, ingest, progress, publishing, schema
+from urban_plan import filters, frame, ingest, mapping, progress, publishing, schema
 from urban_plan.store import DATA_DIR_ENV, LayerStore, VersionInfo, open_store
 
 
@@ -101,3 +102,56 @@ def _milestones(
 ) -> list[progress.Milestone]:
     del root
     return progress.milestones(store(), tuple(name for name, _ in heads), lang, until)
+
+
+@dataclass
+class MapData:
+    """What the map pages draw: every overlay rated, the filter's rows, and the layers prepared for the browser."""
+
+    shown: gpd.GeoDataFrame  # filtered and rated
+    groups_input: tuple[dict[str, mapping.PreparedLayer], dict[str, np.ndarray], dict[str, int]]
+
+
+def rated(as_of: dt.date | None, thresholds: progress.Thresholds, lang: str) -> gpd.GeoDataFrame:
+    """All overlays as of a date, with plan-versus-actual columns; computed once per data version and date."""
+    current = layers(as_of)
+    return _rated(_versions_key(current), as_of or dt.date.today(), thresholds, lang, as_of)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _rated(
+    versions: tuple, on: dt.date, thresholds: progress.Thresholds, lang: str, as_of: dt.date | None
+) -> gpd.GeoDataFrame:
+    del versions  # cache key: a new publish is a new entry
+    return progress.rate_frame(layers(as_of).overlays, on, lang, thresholds)
+
+
+def map_data(
+    as_of: dt.date | None, criteria: filters.Criteria, thresholds: progress.Thresholds, options: mapping.MapOptions
+) -> MapData:
+    """Rate and prepare once per data version, date and style (cached), then filter by selecting rows: a
+    filter change costs a mask and a string join, not a rebuild."""
+    everything = rated(as_of, thresholds, options.lang)
+    keep = filters.mask(everything, criteria) if len(everything) else np.zeros(0, dtype=bool)
+    prepared = _prepared(_versions_key(layers(as_of)), as_of, thresholds, options)
+    by_layer = {name: keep[(everything["layer"] == name).to_numpy()] for name in prepared}
+    counts = {name: int(mask.sum()) for name, mask in by_layer.items()}
+    return MapData(everything[keep], (prepared, by_layer, counts))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _prepared(
+    versions: tuple, as_of: dt.date | None, thresholds: progress.Thresholds, options: mapping.MapOptions
+) -> dict[str, mapping.PreparedLayer]:
+    del versions
+    everything = rated(as_of, thresholds, options.lang)
+    return {
+        name: mapping.prepare_layer(everything[everything["layer"] == name], options)
+        for name in schema.OVERLAY_LAYERS
+        if len(everything) and (everything["layer"] == name).any()
+    }
+
+
+def _versions_key(current: Layers) -> tuple:
+    versions = ((name, v.number, v.sha256) if v else (name, 0, "") for name, v in current.versions.items())
+    return (*versions, os.environ.get(DATA_DIR_ENV, ""))

@@ -45,12 +45,15 @@ class FilterSpec:
 
 def apply(frame: pd.DataFrame, criteria: Criteria) -> pd.DataFrame:
     """The rows of an overlay frame that pass every filter (base layers are never filtered)."""
-    if frame.empty:
-        return frame
+    return frame if frame.empty else frame[mask(frame, criteria)]
+
+
+def mask(frame: pd.DataFrame, criteria: Criteria) -> np.ndarray:
+    """True for the rows that pass every filter."""
     keep = np.ones(len(frame), dtype=bool)
     for spec in FILTERS:
         keep &= spec.mask(frame, criteria)
-    return frame[keep]
+    return keep
 
 
 def describe(criteria: Criteria, lang: str) -> str:

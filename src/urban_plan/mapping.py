@@ -131,6 +131,20 @@ def context_group(context: pd.DataFrame, options: MapOptions = MapOptions()) -> 
     return group
 
 
+def prepared_overlay_groups(
+    prepared: dict[str, PreparedLayer], keep: dict[str, np.ndarray], counts: dict[str, int], options: MapOptions
+) -> list[folium.FeatureGroup]:
+    """overlay_groups from layers prepared once (see PreparedLayer): only the rows in `keep` are sent."""
+    groups = []
+    for layer in schema.OVERLAY_LAYERS:
+        name = t("map.layer_count", options.lang, layer=label("layer", layer, options.lang), count=counts.get(layer, 0))
+        group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
+        if layer in prepared and counts.get(layer, 0):
+            styled_layer(prepared[layer], options, _overlay_style, keep.get(layer)).add_to(group)
+        groups.append(group)
+    return groups
+
+
 def overlay_groups(
     frame: pd.DataFrame, options: MapOptions = MapOptions(), layers: Iterable[str] = schema.OVERLAY_LAYERS
 ) -> list[folium.FeatureGroup]:
@@ -293,13 +307,34 @@ def layer_geojson(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...
     """The browser's copy of some features, as a GeoJSON string safe inside a <script>. No raw data string is
     sent: a style key built from codes and slugged, and pre-escaped tooltip (and popup) HTML. A line work that
     reports progress becomes two pieces: the completed share (solid) and the rest (dashed)."""
-    return _layer_data(part, options, extra)[0]
+    return prepare_layer(part, options, extra).collection()
 
 
-def _layer_data(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...] = ()) -> tuple[str, dict[str, str]]:
-    """(GeoJSON string, style id -> style key). Large layers take the lean, vectorised path."""
+@dataclass(frozen=True)
+class PreparedLayer:
+    """A layer turned into browser-ready feature strings once (per data version, date and style), so a filter
+    change only selects and joins strings. `rows[i]` is the frame row feature i came from (a line work with
+    progress gives two features)."""
+
+    features: np.ndarray  # of str: one script-safe GeoJSON Feature each
+    rows: np.ndarray  # of int
+    style_ids: np.ndarray  # of str: each feature's style id
+    styles: dict[str, str]  # style id -> style key
+    large: bool
+
+    def chosen(self, keep: np.ndarray | None = None) -> np.ndarray:
+        """Which features to send: those of the rows where `keep` (a boolean array over the rows) is true."""
+        return np.ones(len(self.features), dtype=bool) if keep is None else keep[self.rows]
+
+    def collection(self, keep: np.ndarray | None = None) -> str:
+        chosen = self.features[self.chosen(keep)]
+        return '{"type":"FeatureCollection","features":[' + ",".join(chosen.tolist()) + "]}"
+
+
+def prepare_layer(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...] = ()) -> PreparedLayer:
+    """Build every feature's browser string. Large layers take the lean, vectorised path."""
     if not len(part):
-        return '{"type":"FeatureCollection","features":[]}', {}
+        return PreparedLayer(np.array([], dtype=object), np.array([], dtype=int), np.array([], dtype=object), {}, False)
     large = len(part) > LARGE_LAYER
     geometries = np.asarray(part.geometry.values, dtype=object)
     if options.datum != "wgs84":  # stored WGS84; shown in the tiles' datum so the two line up
@@ -313,10 +348,11 @@ def _layer_data(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...] 
     prefix = _slug_columns([*codes, pd.Series(options.weight_scale, index=part.index)] + [part[name] for name in extra])
     split = _needs_split(part, geometries)
     features: list[str] = []
+    rows: list[int] = []
+    style_ids: list[str] = []
     styles: dict[str, str] = {}
     if large:
-        whole = prefix + "|whole"
-        ids, keys = pd.factorize(whole)
+        ids, keys = pd.factorize(prefix + "|whole")
         styles.update({str(i): key for i, key in enumerate(keys)})
         names = [escape(pick_name) for pick_name in _names(part, options.lang)]
         refs = [escape(f"{layer}/{fid}") for layer, fid in zip(part["layer"], part["id"], strict=True)]
@@ -326,6 +362,8 @@ def _layer_data(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...] 
                 f'{{"type":"Feature","geometry":{texts[index]},"properties":{{"_s":{ids[index]},'
                 f'"_n":{_json(names[index])},"_k":{_json(refs[index])}}}}}'
             )
+            rows.append(int(index))
+            style_ids.append(str(ids[index]))
         rows_needing_pieces = np.flatnonzero(split)
     else:
         rows_needing_pieces = np.arange(len(part))
@@ -340,7 +378,26 @@ def _layer_data(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...] 
             styles[key] = key
             props["_s"] = key
             features.append(f'{{"type":"Feature","geometry":{shapely.to_geojson(geom)},"properties":{_json(props)}}}')
-    return _script_safe('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"), styles
+            rows.append(int(index))
+            style_ids.append(key)
+    safe = np.array([_script_safe(feature) for feature in features], dtype=object)
+    return PreparedLayer(safe, np.array(rows, dtype=int), np.array(style_ids, dtype=object), styles, large)
+
+
+def styled_layer(
+    prepared: PreparedLayer, options: MapOptions, style: Any, keep: np.ndarray | None = None
+) -> StyledGeoJson:
+    """The map element for a prepared layer (optionally only the rows in `keep`)."""
+    styles = {}
+    used = set(prepared.style_ids[prepared.chosen(keep)].tolist())  # only the styles of what is sent
+    for style_id, key in prepared.styles.items():
+        if style_id not in used:
+            continue
+        entry = style({"properties": {"_s": key}})
+        fill = key.split("|")[1]
+        entry["label"] = escape(label("rating" if fill in progress.RATINGS else "status", fill, options.lang))
+        styles[style_id] = entry
+    return StyledGeoJson(prepared.collection(keep), styles, canvas=prepared.large)
 
 
 def _slug_columns(columns: list[pd.Series]) -> pd.Series:
@@ -371,14 +428,7 @@ def _needs_split(part: pd.DataFrame, geometries: np.ndarray) -> np.ndarray:
 
 
 def _layer(part: pd.DataFrame, options: MapOptions, style: Any, extra: tuple[str, ...] = ()) -> StyledGeoJson:
-    data, keys = _layer_data(part, options, extra)
-    styles = {}
-    for style_id, key in keys.items():
-        entry = style({"properties": {"_s": key}})
-        fill = key.split("|")[1]
-        entry["label"] = escape(label("rating" if fill in progress.RATINGS else "status", fill, options.lang))
-        styles[style_id] = entry
-    return StyledGeoJson(data, styles, canvas=len(part) > LARGE_LAYER)
+    return styled_layer(prepare_layer(part, options, extra), options, style)
 
 
 def embedded_collections(html: str) -> list[dict[str, Any]]:

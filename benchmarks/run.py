@@ -1,0 +1,1097 @@
+"""Measure the planning map against the naive baseline a Streamlit user would write, side by side.
+
+    .venv/bin/python benchmarks/run.py [--quick] [--out results.json]
+
+Both apps run as real Streamlit servers over the same private copy of the data and are driven in Debian's
+Chromium with the browser tests' flags. The last line printed is `RESULT key=value ...`; the exit code is 0
+whatever the figures are (this measures, it does not judge). See benchmarks/README.md for what each figure
+means and how it is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import math
+import mimetypes
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+for _path in (str(ROOT / "src"), str(ROOT)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from benchmarks import synthetic  # noqa: E402
+from tests.e2e import harness  # noqa: E402
+
+RESULTS_DIR = ROOT / "benchmarks" / "results"  # ignored by git
+DEPS_DIR = RESULTS_DIR / ".baseline-deps"  # matplotlib + mapclassify for gdf.explore(), if the venv lacks them
+BASELINE_SCRIPT = "benchmarks/baseline_app.py"
+VIEWPORT = {"width": 1600, "height": 1000}
+MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+VENDOR = ROOT / "static" / "vendor" / "leaflet-1.9.4"
+
+FULL_SIZES = (1_000, 10_000, 50_000)
+QUICK_SIZES = (200, 1_000)
+FULL_UPLOAD, QUICK_UPLOAD = 20_000, 1_000
+REMOVED_STATUS = "planned"  # the chip the filter figure removes (规划 in our app)
+
+# The targets, printed next to each figure. The benchmark never fails because of them.
+TARGETS = {
+    "filter_ms_shipped": ("<=", 300.0, "ms"),
+    "filter_ms_50k": ("<=", 1500.0, "ms"),
+    "speedup_50k": (">=", 3.0, "x"),
+    "payload_ratio_50k": ("<=", 0.40, ""),
+    "pan_reruns": ("==", 0.0, ""),
+    "validate_ratio_20k": ("<=", 2.0, "x"),
+    "cold_start_ms": (None, None, "ms"),
+}
+RESULT_KEYS = (
+    "filter_ms_shipped",
+    "filter_ms_50k",
+    "baseline_filter_ms_50k",
+    "payload_ratio_50k",
+    "pan_reruns",
+    "validate_ratio_20k",
+    "cold_start_ms",
+)
+NAN = float("nan")
+
+# --- page-side instrumentation ---------------------------------------------------------------------------------
+
+# Runs in every document before its own scripts: a log of the app's websocket frames with the page's clock,
+# the time of the last pointerdown (the start of a click), and a resource-timing buffer big enough for the app.
+INIT_JS = """
+(() => {
+  if (window.__bench) { return; }
+  const b = window.__bench = {ws: [], t0: null, since: null, last: null};
+  try { performance.setResourceTimingBufferSize(100000); } catch (e) {}
+  if (window.top !== window) { return; }
+  document.addEventListener('pointerdown', () => { b.t0 = performance.now(); }, true);
+  const size = (d) => typeof d === 'string' ? d.length : (d.byteLength !== undefined ? d.byteLength : (d.size || 0));
+  const Original = window.WebSocket;
+  const send = Original.prototype.send;
+  Original.prototype.send = function (data) {
+    if (this.__benchLogged) { b.ws.push(['s', performance.now(), size(data)]); }
+    return send.call(this, data);
+  };
+  class Logged extends Original {
+    constructor(...args) {
+      super(...args);
+      if (String(args[0]).indexOf('/_stcore/stream') >= 0) {
+        this.__benchLogged = true;
+        this.addEventListener('message', (ev) => b.ws.push(['r', performance.now(), size(ev.data)]));
+      }
+    }
+  }
+  window.WebSocket = Logged;
+})();
+"""
+
+# Features drawn on the (last) map: every Leaflet layer that carries a GeoJSON feature (SVG or canvas alike).
+COUNT_JS = """() => {
+  const frames = document.querySelectorAll('iframe[title="streamlit_folium.st_folium"]');
+  if (!frames.length) { return -1; }
+  let w = null;
+  try { w = frames[frames.length - 1].contentWindow; } catch (e) { return -3; }
+  if (!w || !w.map || typeof w.map.eachLayer !== 'function') { return -2; }
+  let n = 0;
+  w.map.eachLayer((l) => { if (l.feature) { n++; } });
+  return n;
+}"""
+
+# True (the page time it first reached it) once the count has equalled `expected` for `stable` ms in a row.
+WAIT_JS = (
+    """([expected, stable]) => {
+  const count = """
+    + COUNT_JS
+    + """;
+  const b = window.__bench, now = performance.now(), n = count();
+  b.last = n;
+  if (n !== expected) { b.since = null; return false; }
+  if (b.since === null) { b.since = now; }
+  return now - b.since >= stable ? b.since : false;
+}"""
+)
+
+# Streamlit has finished the run (as tests/e2e/harness.wait_for_app), as the page time it was first seen.
+IDLE_JS = """() => (!document.querySelector('[data-testid="stStatusWidget"]')
+  && document.querySelector('[data-testid="stMain"]')) ? performance.now() : false"""
+
+# Resources of one document with absolute times (epoch ms), so that frames with their own clocks compare.
+RESOURCES_JS = """(withNavigation) => {
+  const origin = performance.timeOrigin, out = [];
+  const entries = (withNavigation ? performance.getEntriesByType('navigation') : [])
+    .concat(performance.getEntriesByType('resource'));
+  for (const e of entries) {
+    out.push([e.name, origin + e.startTime, origin + e.responseEnd, e.decodedBodySize, e.transferSize]);
+  }
+  return out;
+}"""
+
+
+# --- small helpers -----------------------------------------------------------------------------------------------
+
+
+def median(values: list[float]) -> float:
+    good = [v for v in values if v is not None and not math.isnan(v)]
+    return statistics.median(good) if good else NAN
+
+
+def fmt(value: Any, unit: str = "", digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "nan"
+    if unit == "MB":
+        return f"{value / 1e6:,.2f} MB"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}{(' ' + unit) if unit else ''}"
+    return f"{value:,}{(' ' + unit) if unit else ''}"
+
+
+def size_label(n: int) -> str:
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+@dataclass
+class Run:
+    """Options of this run, derived from the command line."""
+
+    quick: bool
+    sizes: tuple[int, ...]
+    upload_size: int
+    repeats: int
+    stable_ms: int
+    pans: int
+    idle_ms: int
+    out: Path
+    logs: Path
+    work: Path
+    keep: bool
+    notes: list[str] = field(default_factory=list)
+
+    def timeout_ms(self, features: int) -> int:
+        """Generous waits: slow machines and the baseline at 50k features must not look like failures."""
+        return int(90_000 + 8 * features)
+
+
+# --- the apps --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AppKind:
+    """How to start and drive one of the two apps."""
+
+    name: str  # "ours" | "baseline"
+    chip: Callable[[str], str]  # status code -> the text of its chip / option in the status multiselect
+    status_widget: Callable[[Any], Any]  # page -> locator of the status multiselect
+    expected: Callable[[Path, frozenset[str]], int]  # data dir, statuses shown -> features drawn
+
+    def remove(self, page: Any, status: str) -> None:
+        self.status_widget(page).locator(f'button[aria-label="Remove {self.chip(status)}"]').first.click()
+
+    def add(self, page: Any, status: str) -> None:
+        self.status_widget(page).locator("input").first.click()
+        option = page.locator('[role="option"]').filter(has_text=re.compile(rf"^\s*{re.escape(self.chip(status))}\s*$"))
+        option.first.click()
+
+
+def _our_chip(status: str) -> str:
+    from urban_plan.i18n import label
+
+    return label("status", status, "zh")
+
+
+def _our_status_widget(page: Any) -> Any:
+    from urban_plan.i18n import t
+
+    return page.locator('[data-testid="stMultiSelect"]').filter(has_text=t("filters.status", "zh")).first
+
+
+def _our_expected(data_dir: Path, statuses: frozenset[str]) -> int:
+    """What our map draws: every context feature, plus overlay features whose status is shown (the other filters
+    are at their defaults, which show everything). A line work of roads/rail/projects with a progress strictly
+    between 0 and 100 is drawn as two pieces, done and remaining (urban_plan.mapping)."""
+    from urban_plan import schema
+    from urban_plan.store import FileLayerStore
+
+    store = FileLayerStore(data_dir)
+    total = 0
+    for layer in schema.LAYER_IDS:
+        version = store.current(layer)
+        if version is None:
+            continue
+        for feature in store.load(layer, version.number).get("features", []):
+            props = feature.get("properties") or {}
+            if layer == "context":
+                total += 1
+                continue
+            if props.get("status") not in statuses:
+                continue
+            geometry_type = (feature.get("geometry") or {}).get("type")
+            progress = props.get("progress")
+            pieces = (
+                layer in ("roads", "rail", "projects")
+                and geometry_type in ("LineString", "MultiLineString")
+                and progress is not None
+                and 0 < float(progress) < 100
+            )
+            total += 2 if pieces else 1
+    return total
+
+
+def _baseline_expected(data_dir: Path, statuses: frozenset[str]) -> int:
+    """gdf.explore() draws one Leaflet layer per row of projects.geojson."""
+    doc = json.loads((data_dir / "projects.geojson").read_text(encoding="utf-8"))
+    return sum(1 for f in doc["features"] if (f.get("properties") or {}).get("status") in statuses)
+
+
+OURS = AppKind("ours", _our_chip, _our_status_widget, _our_expected)
+BASELINE = AppKind(
+    "baseline",
+    lambda status: status,
+    lambda page: page.locator('[data-testid="stMultiSelect"]').first,
+    _baseline_expected,
+)
+
+
+@contextlib.contextmanager
+def running_baseline(data_dir: Path, log_dir: Path, deps: Path | None) -> Iterator[harness.App]:
+    """`streamlit run benchmarks/baseline_app.py` on a free port, like harness.running_app does for ours."""
+    port = harness.free_port()
+    log_path = log_dir / f"baseline-{port}.log"
+    env = {
+        **os.environ,
+        "BENCH_DATA_DIR": str(data_dir),
+        "PYTHONUNBUFFERED": "1",
+        "MPLCONFIGDIR": str(log_dir / "mpl"),
+    }
+    if deps is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(deps), env.get("PYTHONPATH", "")) if p)
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                BASELINE_SCRIPT,
+                f"--server.port={port}",
+                "--server.address=127.0.0.1",
+                "--server.headless=true",
+                "--browser.gatherUsageStats=false",
+                "--server.fileWatcherType=none",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    app = harness.App(f"http://127.0.0.1:{port}", process, log_path)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{app.url}/_stcore/health", timeout=2) as response,  # noqa: S310 (our own URL)
+            ):
+                if response.read().strip() == b"ok":
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the baseline did not start:\n{app.log()}")
+            time.sleep(0.2)
+        yield app
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def ensure_baseline_deps(run: Run) -> tuple[Path | None, str | None]:
+    """gdf.explore() imports matplotlib and mapclassify. If the venv lacks them, install them (and only what they
+    add to the venv) into benchmarks/results/.baseline-deps, used by the baseline's processes alone."""
+    probe = "import matplotlib, mapclassify"
+    env = {**os.environ, "MPLCONFIGDIR": str(run.logs / "mpl")}
+    if subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, check=False).returncode == 0:
+        return None, None
+    with_deps = {**env, "PYTHONPATH": str(DEPS_DIR)}
+    if subprocess.run([sys.executable, "-c", probe], env=with_deps, capture_output=True, check=False).returncode == 0:
+        return DEPS_DIR, None
+    log(f"installing matplotlib + mapclassify for the baseline's gdf.explore() into {DEPS_DIR} (once) ...")
+    report = run.work / "pip-report.json"
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--report", str(report)]
+            + ["matplotlib", "mapclassify"],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        wanted = [f"{i['metadata']['name']}=={i['metadata']['version']}" for i in json.loads(report.read_text())["install"]]
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(DEPS_DIR), *wanted],
+            check=True,
+            capture_output=True,
+            timeout=900,
+        )
+    except (subprocess.SubprocessError, OSError, KeyError, ValueError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        return None, f"could not install matplotlib/mapclassify for gdf.explore(): {exc} {detail[-300:]!r}"
+    if subprocess.run([sys.executable, "-c", probe], env=with_deps, capture_output=True, check=False).returncode:
+        return None, "matplotlib/mapclassify installed but not importable: the baseline cannot run gdf.explore()"
+    return DEPS_DIR, None
+
+
+# --- the browser side -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Frame:
+    """One websocket frame as Playwright saw it, decoded (Streamlit's BackMsg / ForwardMsg protobufs)."""
+
+    direction: str  # "s" sent by the page, "r" received from the server
+    size: int
+    kind: str  # BackMsg / ForwardMsg type, e.g. rerun_script, app_heartbeat, delta, script_finished, ref_hash
+    detail: str = ""  # for deltas: the element type (component_instance:<name> for the map)
+    hash: str = ""
+    ref_hash: str = ""
+
+
+def decode(direction: str, payload: bytes | str) -> Frame:
+    data = payload.encode() if isinstance(payload, str) else payload
+    try:
+        if direction == "s":
+            from streamlit.proto.BackMsg_pb2 import BackMsg
+
+            back = BackMsg.FromString(data)
+            return Frame(direction, len(data), back.WhichOneof("type") or "?")
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        msg = ForwardMsg.FromString(data)
+        kind = msg.WhichOneof("type") or "?"
+        detail = ""
+        if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            element = msg.delta.new_element
+            detail = element.WhichOneof("type") or ""
+            if detail == "component_instance":
+                detail += ":" + element.component_instance.component_name
+        return Frame(direction, len(data), kind, detail, msg.hash, msg.ref_hash)
+    except Exception as exc:  # an undecodable frame still counts, by size
+        return Frame(direction, len(data), f"undecoded:{type(exc).__name__}")
+
+
+class Probe:
+    """A fresh browser context and page on an app: websocket frames, outside requests answered locally."""
+
+    NON_LOCAL = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")
+
+    def __init__(self, browser: Any, url: str, timeout_ms: int) -> None:
+        self.url = url
+        self.context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+        self.context.add_init_script(INIT_JS)
+        self.outside: dict[str, Any] = {"requests": 0, "bytes": 0, "leaflet_served": 0, "urls": []}
+        self.context.route(self.NON_LOCAL, self._route)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(timeout_ms)
+        self.timeout_ms = timeout_ms
+        self.frames: list[Frame] = []
+        self.errors: list[str] = []
+        self.hash_kinds: dict[str, str] = {}
+        self.page.on("websocket", self._on_websocket)
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)[:300]))
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.context.close()
+
+    # Recording ---------------------------------------------------------------------------------------------
+
+    def _on_websocket(self, ws: Any) -> None:
+        if "/_stcore/stream" not in ws.url:
+            return
+        ws.on("framesent", lambda payload: self._add("s", payload))
+        ws.on("framereceived", lambda payload: self._add("r", payload))
+
+    def _add(self, direction: str, payload: bytes | str) -> None:
+        frame = decode(direction, payload)
+        if frame.hash and frame.detail:
+            self.hash_kinds[frame.hash] = frame.detail
+        if frame.ref_hash:
+            frame.detail = self.hash_kinds.get(frame.ref_hash, "")
+        self.frames.append(frame)
+
+    def _route(self, route: Any) -> None:
+        """The baseline's folium asks public CDNs for Leaflet, jQuery, Bootstrap, Font Awesome and OSM tiles:
+        unreachable here. Serve Leaflet from the vendored copy and anything else as an empty 200 of the right
+        type, so the map draws; count them apart from the app server's bytes."""
+        url = route.request.url
+        path = url.split("?", 1)[0]
+        name = path.rsplit("/", 1)[-1]
+        local = None
+        if re.search(r"/leaflet(-src)?\.js$", path):
+            local = VENDOR / "leaflet.js"
+        elif path.endswith("/leaflet.css"):
+            local = VENDOR / "leaflet.css"
+        elif "/leaflet" in path and "/images/" in path and (VENDOR / "images" / name).is_file():
+            local = VENDOR / "images" / name
+        content_type = mimetypes.guess_type(name)[0] or "text/plain"
+        if content_type == "text/javascript":
+            content_type = "application/javascript"
+        body = local.read_bytes() if local is not None else b""
+        self.outside["requests"] += 1
+        self.outside["bytes"] += len(body)
+        self.outside["leaflet_served"] += local is not None
+        if len(self.outside["urls"]) < 40:
+            self.outside["urls"].append(url[:160])
+        route.fulfill(status=200, body=body, content_type=content_type, headers={"access-control-allow-origin": "*"})
+
+    # Reading the page ----------------------------------------------------------------------------------------
+
+    def ws_log(self) -> list[list[Any]]:
+        """The page's own log of websocket frames: [direction, page time ms, size]."""
+        return self.page.evaluate("() => window.__bench ? window.__bench.ws : []")
+
+    def aligned(self) -> list[tuple[Frame, float]]:
+        """Playwright's decoded frames with the page's timestamps (same socket, same order: matched by index per
+        direction and checked by size). Waits a little for Playwright's events to catch up."""
+        for _ in range(20):
+            page_log = self.ws_log()
+            sent = [e for e in page_log if e[0] == "s"]
+            received = [e for e in page_log if e[0] == "r"]
+            ours_sent = [f for f in self.frames if f.direction == "s"]
+            ours_received = [f for f in self.frames if f.direction == "r"]
+            if len(ours_sent) >= len(sent) and len(ours_received) >= len(received):
+                break
+            self.page.wait_for_timeout(100)
+        pairs: list[tuple[Frame, float]] = []
+        for mine, theirs in ((ours_sent, sent), (ours_received, received)):
+            for frame, entry in zip(mine, theirs, strict=False):
+                pairs.append((frame, float(entry[1]) if frame.size == entry[2] else NAN))
+        pairs.sort(key=lambda pair: (math.isnan(pair[1]), pair[1]))
+        return pairs
+
+    def http_bytes(self, until_epoch_ms: float | None = None) -> dict[str, int]:
+        """Bodies the app server sent over HTTP (page and map iframe), by Resource Timing; optionally only those
+        finished by an absolute time."""
+        total = {"decoded": 0, "transfer": 0, "count": 0}
+        for index, frame in enumerate(self.page.frames):
+            try:
+                entries = frame.evaluate(RESOURCES_JS, index == 0)
+            except Exception:  # a detached or foreign frame: nothing of ours to count
+                continue
+            for name, _start, end, decoded, transfer in entries:
+                if not str(name).startswith(self.url):
+                    continue
+                if until_epoch_ms is not None and end > until_epoch_ms:
+                    continue
+                total["decoded"] += int(decoded or 0)
+                total["transfer"] += int(transfer or 0)
+                total["count"] += 1
+        return total
+
+    def time_origin(self) -> float:
+        return float(self.page.evaluate("() => performance.timeOrigin"))
+
+    def count(self) -> int:
+        return int(self.page.evaluate(COUNT_JS))
+
+    def wait_drawn(self, expected: int, stable_ms: int, timeout_ms: int | None = None) -> float:
+        """Page time at which the map first showed `expected` features (and then kept showing them)."""
+        self.page.evaluate("() => { window.__bench.since = null; }")
+        try:
+            handle = self.page.wait_for_function(
+                WAIT_JS, arg=[expected, stable_ms], polling="raf", timeout=timeout_ms or self.timeout_ms
+            )
+        except Exception as exc:
+            last = self.page.evaluate("() => window.__bench && window.__bench.last")
+            what = {-1: "no map iframe", -2: "no Leaflet map in the iframe", -3: "iframe not readable"}.get(last, last)
+            raise TimeoutError(f"the map never showed {expected} features (last seen: {what}): {exc}") from exc
+        return float(handle.json_value())
+
+    def wait_idle(self, timeout_ms: int | None = None) -> float:
+        handle = self.page.wait_for_function(IDLE_JS, polling="raf", timeout=timeout_ms or self.timeout_ms)
+        return float(handle.json_value())
+
+
+def visit(probe: Probe, expected: int, stable_ms: int) -> dict[str, Any]:
+    """Open the app in this (fresh) page: time to the map showing every feature and to Streamlit being idle,
+    and the bytes the app server sent until the map was drawn."""
+    probe.page.goto(probe.url, wait_until="commit")
+    drawn = probe.wait_drawn(expected, stable_ms)
+    idle = probe.wait_idle()
+    origin = probe.time_origin()
+    frames = probe.aligned()
+    ws_bytes = sum(f.size for f, t in frames if f.direction == "r" and (math.isnan(t) or t <= drawn + 1))
+    http = probe.http_bytes(origin + drawn + 1)
+    return {
+        "drawn_ms": round(drawn, 1),
+        "idle_ms": round(idle, 1),
+        "ready_ms": round(max(drawn, idle), 1),
+        "ws_bytes": ws_bytes,
+        "http_bytes": http["decoded"],
+        "http_transfer_bytes": http["transfer"],
+        "http_requests": http["count"],
+        "bytes": ws_bytes + http["decoded"],
+        "map_element_bytes": max((f.size for f, _ in frames if f.detail.endswith("st_folium")), default=0),
+    }
+
+
+def filter_change(probe: Probe, app: AppKind, status: str, remove: bool, expected: int, run: Run) -> dict[str, Any]:
+    """Click a status chip's remove button (or pick the status again) and time it until the map shows exactly
+    the features of the new filter. Page clock throughout: from the pointerdown to the first moment of the
+    stable, expected count."""
+    page = probe.page
+    page.evaluate("() => { window.__bench.t0 = null; window.__bench.since = null; }")
+    frames_before = len(probe.frames)
+    if remove:
+        app.remove(page, status)
+    else:
+        app.add(page, status)
+    since = probe.wait_drawn(expected, run.stable_ms)
+    t0 = page.evaluate("() => window.__bench.t0")
+    harness.wait_for_app(page, probe.timeout_ms)
+    if not remove:
+        page.keyboard.press("Escape")  # close the options list the pick left open
+    page.wait_for_timeout(300)
+    if t0 is None:
+        raise RuntimeError("no pointerdown was seen for the click")
+    result: dict[str, Any] = {"ms": round(since - t0, 1), "action": "remove" if remove else "add", "expected": expected}
+    # Where the time went, from the decoded websocket frames and the page's timestamps.
+    window = [(f, t) for f, t in probe.aligned() if not math.isnan(t) and t >= t0 - 1]
+    new_frames = probe.frames[frames_before:]
+    result["sent_frames"] = sum(1 for f in new_frames if f.direction == "s")
+    result["rerun_requests"] = sum(1 for f in new_frames if f.kind == "rerun_script")
+    result["received_bytes"] = sum(f.size for f in new_frames if f.direction == "r")
+    sent_at = next((t for f, t in window if f.kind == "rerun_script"), None)
+    map_at, map_cached, map_bytes = None, None, 0
+    for f, t in window:
+        if sent_at is not None and t >= sent_at and f.direction == "r" and f.detail.endswith("st_folium"):
+            map_at, map_cached, map_bytes = t, bool(f.ref_hash), f.size
+            break
+    finished_at = next(
+        (t for f, t in window if sent_at is not None and t >= sent_at and f.kind == "script_finished"), None
+    )
+    if sent_at is not None:
+        result["click_to_request_ms"] = round(sent_at - t0, 1)
+        if map_at is not None:
+            result["request_to_map_element_ms"] = round(map_at - sent_at, 1)
+            result["map_element_to_drawn_ms"] = round(since - map_at, 1)
+            result["map_element_cached"] = map_cached  # the browser had it: the server sent a reference only
+            result["map_element_bytes"] = map_bytes
+        if finished_at is not None:
+            result["request_to_script_finished_ms"] = round(finished_at - sent_at, 1)
+    return result
+
+
+def pans_and_zooms(probe: Probe, run: Run) -> dict[str, Any]:
+    """After the map is idle: `run.pans` drags and wheel zooms on the map; count the script reruns they cause.
+
+    Each rerun request is one frame the page sends (a BackMsg `rerun_script`, decoded to be sure). Frames the
+    page sends on its own (heartbeats) are measured over an idle period first and subtracted from the raw count."""
+    page = probe.page
+    iframe = page.locator(MAP_IFRAME).last
+    iframe.scroll_into_view_if_needed()
+    harness.wait_for_app(page, probe.timeout_ms)
+    page.wait_for_timeout(1000)
+    box = iframe.bounding_box()
+    if not box:
+        raise RuntimeError("the map iframe has no box on the page")
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    mark = len(probe.frames)
+    started = time.monotonic()
+    page.wait_for_timeout(run.idle_ms)
+    idle_s = time.monotonic() - started
+    idle = probe.frames[mark:]
+    mark = len(probe.frames)
+    started = time.monotonic()
+    actions = []
+    for index in range(run.pans):
+        step = index % 5
+        if step in (2, 4):  # wheel: zoom in, later out again
+            page.mouse.move(cx, cy)
+            page.mouse.wheel(0, -360 if step == 2 else 360)
+            actions.append("zoom in" if step == 2 else "zoom out")
+        else:
+            dx, dy = {0: (140, 60), 1: (-120, -90), 3: (-30, 110)}[step]
+            page.mouse.move(cx, cy)
+            page.mouse.down()
+            page.mouse.move(cx + dx, cy + dy, steps=10)
+            page.mouse.up()
+            actions.append("drag")
+        page.wait_for_timeout(900)  # longer than streamlit-folium's 250 ms debounce: each action counts alone
+    page.wait_for_timeout(1500)
+    harness.wait_for_app(page, probe.timeout_ms)  # the reruns the actions caused have finished
+    page.wait_for_timeout(500)
+    window_s = time.monotonic() - started
+    window = probe.frames[mark:]
+    idle_sent = sum(1 for f in idle if f.direction == "s")
+    sent = sum(1 for f in window if f.direction == "s")
+    heartbeats = idle_sent / idle_s * window_s if idle_s > 0 else 0.0
+    return {
+        "actions": actions,
+        "rerun_requests": sum(1 for f in window if f.kind == "rerun_script"),
+        "sent_frames": sent,
+        "sent_frames_minus_idle_rate": round(max(0.0, sent - heartbeats), 1),
+        "idle_sent_frames": idle_sent,
+        "idle_seconds": round(idle_s, 1),
+        "window_seconds": round(window_s, 1),
+        "sent_kinds": sorted({f.kind for f in window if f.direction == "s"}),
+        "scripts_finished": sum(1 for f in window if f.kind == "script_finished"),
+        "received_bytes": sum(f.size for f in window if f.direction == "r"),
+    }
+
+
+def measure_app(
+    browser: Any, app: AppKind, url: str, data_dir: Path, features: int, run: Run, *, full: bool
+) -> dict[str, Any]:
+    """Everything the browser measures on one running app over one dataset."""
+    everything = frozenset(synthetic.STATUSES)
+    without = everything - {REMOVED_STATUS}
+    expected_all = app.expected(data_dir, everything)
+    expected_without = app.expected(data_dir, without)
+    timeout = run.timeout_ms(features)
+    out: dict[str, Any] = {"expected_all": expected_all, "expected_filtered": expected_without, "errors": []}
+
+    probe = Probe(browser, url, timeout)
+    try:
+        log(f"    first visit (expects {expected_all} features) ...")
+        out["first_visit"] = visit(probe, expected_all, run.stable_ms)
+        samples = []
+        for index in range(run.repeats):
+            log(f"    filter: remove {app.chip(REMOVED_STATUS)} ({index + 1}/{run.repeats}) ...")
+            samples.append(filter_change(probe, app, REMOVED_STATUS, True, expected_without, run))
+            log(f"    filter: add {app.chip(REMOVED_STATUS)} back ...")
+            samples.append(filter_change(probe, app, REMOVED_STATUS, False, expected_all, run))
+        removes = [s for s in samples if s["action"] == "remove"]
+        adds = [s for s in samples if s["action"] == "add"]
+        out["filter"] = {
+            "median_ms": round(median([s["ms"] for s in removes]), 1),
+            "first_ms": removes[0]["ms"],
+            "add_back_median_ms": round(median([s["ms"] for s in adds]), 1),
+            "click_sends_a_frame": all(s["sent_frames"] >= 1 for s in samples),
+            "samples": samples,
+        }
+        if full:
+            log(f"    {run.pans} pans and zooms ...")
+            out["pans"] = pans_and_zooms(probe, run)
+        out["outside_requests"] = probe.outside
+        out["page_errors"] = probe.errors[:10]
+    finally:
+        probe.close()
+
+    if full:
+        colds = []
+        for index in range(run.repeats):
+            log(f"    cold start {index + 1}/{run.repeats} ...")
+            cold = Probe(browser, url, timeout)
+            try:
+                colds.append(visit(cold, expected_all, run.stable_ms))
+            finally:
+                cold.close()
+        out["cold_start"] = {
+            "median_ms": round(median([c["ready_ms"] for c in colds]), 1),
+            "samples_ms": [c["ready_ms"] for c in colds],
+            "drawn_ms": [c["drawn_ms"] for c in colds],
+        }
+    return out
+
+
+# --- in-process -------------------------------------------------------------------------------------------------
+
+
+def inprocess(arguments: list[str], deps: Path | None, timeout_s: float) -> dict[str, Any]:
+    env = {**os.environ, "MPLCONFIGDIR": str(RESULTS_DIR / "logs" / "mpl")}
+    if deps is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(deps), env.get("PYTHONPATH", "")) if p)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "inprocess.py"), *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"inprocess.py {' '.join(arguments[:2])} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --- orchestration ----------------------------------------------------------------------------------------------
+
+
+def measure_dataset(
+    browser: Any | None, name: str, data_dir: Path, features: int, run: Run, deps: Path | None, *, apps: list[AppKind], full: bool
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"dataset": name, "parcels": features, "apps": {}}
+    for app in apps:
+        result: dict[str, Any] = {"errors": []}
+        entry["apps"][app.name] = result
+        if app is BASELINE and deps is None and run.notes and any("gdf.explore" in n for n in run.notes):
+            result["errors"].append("skipped: the baseline cannot run gdf.explore() (see notes)")
+            continue
+        log(f"  [{name}] {app.name}: in-process map build ...")
+        try:
+            result["inprocess"] = inprocess(
+                ["build", "--app", app.name, "--data", str(data_dir), "--remove", REMOVED_STATUS],
+                deps if app is BASELINE else None,
+                timeout_s=120 + features * 0.03,
+            )
+        except Exception as exc:
+            result["errors"].append(f"in-process: {exc}")
+            log(f"    in-process build failed: {str(exc)[-600:]}")
+        if browser is None:
+            continue
+        log(f"  [{name}] {app.name}: starting the server ...")
+        try:
+            starter = (
+                harness.running_app(data_dir, run.logs)
+                if app is OURS
+                else running_baseline(data_dir, run.logs, deps)
+            )
+            with starter as server:
+                try:
+                    result["browser"] = measure_app(browser, app, server.url, data_dir, features, run, full=full)
+                except Exception as exc:
+                    result["errors"].append(f"browser: {exc}")
+                    log(f"    FAILED: {str(exc)[:2000]}")
+                    log(f"    --- server log ({server.log_path}) ---\n{server.log()[-4000:]}")
+        except Exception as exc:
+            result["errors"].append(f"server: {exc}")
+            log(f"    the server did not start: {str(exc)[-3000:]}")
+    return entry
+
+
+def upload_benchmark(run: Run) -> dict[str, Any]:
+    n = run.upload_size
+    data_dir = run.work / f"upload-{size_label(n)}"
+    log(f"  [upload] preparing a store with {n} parcels and an upload with changes ...")
+    synthetic.make_data_dir(data_dir, n)
+    upload_file = synthetic.write_geojson(run.work / f"upload-{size_label(n)}.geojson", synthetic.upload_variant(n))
+    log("  [upload] timing preview (read + validate + normalise + diff) against a bare pyogrio read ...")
+    return inprocess(
+        ["upload", "--data", str(data_dir), "--file", str(upload_file), "--repeats", str(run.repeats)],
+        None,
+        timeout_s=300 + n * 0.05,
+    )
+
+
+def run_all(run: Run, results: dict[str, Any]) -> None:
+    run.work.mkdir(parents=True, exist_ok=True)
+    run.logs.mkdir(parents=True, exist_ok=True)
+    deps, problem = ensure_baseline_deps(run)
+    if problem:
+        run.notes.append(problem)
+        log(f"NOTE: {problem}")
+    results["meta"]["baseline_deps"] = str(deps) if deps else "venv"
+
+    browser_cm: Any = contextlib.nullcontext(None)
+    if Path(harness.CHROMIUM).exists():
+        from playwright.sync_api import sync_playwright
+
+        browser_cm = sync_playwright()
+    else:
+        run.notes.append(f"{harness.CHROMIUM} is missing: no browser figures (apt-get install chromium)")
+    with browser_cm as playwright:
+        browser = None
+        if playwright is not None:
+            browser = playwright.chromium.launch(executable_path=harness.CHROMIUM, args=harness.CHROMIUM_ARGS)
+            results["meta"]["chromium"] = browser.version
+        try:
+            log("[shipped] the shipped geodata (a private copy) ...")
+            shipped = synthetic.copy_geodata(run.work / "shipped")
+            results["datasets"].append(
+                measure_dataset(browser, "shipped", shipped, 0, run, deps, apps=[OURS], full=False)
+            )
+            for index, n in enumerate(run.sizes):
+                largest = index == len(run.sizes) - 1
+                log(f"[{size_label(n)}] {n} synthetic parcels ...")
+                fc = synthetic.parcels(n)
+                shape = synthetic.check(fc)
+                data_dir = synthetic.copy_geodata(run.work / f"n{n}")
+                synthetic.publish_layer(data_dir, fc, f"benchmark: {n} synthetic parcels")
+                del fc
+                entry = measure_dataset(
+                    browser,
+                    size_label(n),
+                    data_dir,
+                    n,
+                    run,
+                    deps,
+                    apps=[OURS, BASELINE],
+                    full=largest or not run.quick,
+                )
+                entry["shape"] = shape
+                results["datasets"].append(entry)
+                if not run.keep:
+                    shutil.rmtree(data_dir, ignore_errors=True)
+        finally:
+            if browser is not None:
+                browser.close()
+    try:
+        results["upload"] = upload_benchmark(run)
+    except Exception as exc:
+        results["upload"] = {"error": str(exc)}
+        log(f"  upload benchmark failed: {str(exc)[-2000:]}")
+
+
+# --- report -----------------------------------------------------------------------------------------------------
+
+
+def dig(data: Any, *keys: Any) -> Any:
+    for key in keys:
+        if data is None:
+            return None
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def num(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and value is not None else NAN
+
+
+def headline(results: dict[str, Any], run: Run) -> dict[str, float]:
+    datasets = {d["dataset"]: d for d in results.get("datasets", [])}
+    largest = datasets.get(size_label(run.sizes[-1])) if run.sizes else None
+    ours = dig(largest, "apps", "ours", "browser")
+    base = dig(largest, "apps", "baseline", "browser")
+    ours_bytes, base_bytes = num(dig(ours, "first_visit", "bytes")), num(dig(base, "first_visit", "bytes"))
+    pans = dig(ours, "pans")
+    upload = results.get("upload") or {}
+    return {
+        "filter_ms_shipped": num(dig(datasets.get("shipped"), "apps", "ours", "browser", "filter", "median_ms")),
+        "filter_ms_50k": num(dig(ours, "filter", "median_ms")),
+        "baseline_filter_ms_50k": num(dig(base, "filter", "median_ms")),
+        "payload_ratio_50k": ours_bytes / base_bytes if base_bytes and not math.isnan(base_bytes) else NAN,
+        "pan_reruns": num(pans.get("rerun_requests")) if pans else NAN,
+        "validate_ratio_20k": num(upload.get("ratio")),
+        "cold_start_ms": num(dig(ours, "cold_start", "median_ms")),
+    }
+
+
+def target_text(key: str) -> str:
+    op, value, unit = TARGETS[key]
+    if op is None:
+        return "(no target)"
+    shown = f"{value:g}" + (f" {unit}" if unit == "ms" else unit)
+    return {"<=": "≤ ", ">=": "≥ ", "==": "= "}[op] + shown
+
+
+def meets(key: str, value: float) -> str:
+    op, target, _ = TARGETS[key]
+    if op is None:
+        return ""
+    if math.isnan(value):
+        return "not measured"
+    ok = {"<=": value <= target, ">=": value >= target, "==": value == target}[op]
+    return "meets target" if ok else "misses target"
+
+
+def print_report(results: dict[str, Any], run: Run, head: dict[str, float]) -> None:
+    largest = size_label(run.sizes[-1]) if run.sizes else "?"
+    log("")
+    log("=" * 118)
+    mode = f"QUICK run: the '50k' figures are at {largest} parcels" if run.quick else "full run"
+    log(f"Planning map vs naive baseline — {mode}; {results['meta'].get('date')} on {results['meta'].get('cpu')}")
+    log("=" * 118)
+    header = (
+        f"{'data':<8}{'app':<10}{'features':>9}{'first visit':>13}{'bytes sent':>13}{'filter→map':>12}"
+        f"{'(1st)':>9}{'add back':>10}{'py map':>9}{'map args':>11}{'reruns/pans':>13}{'cold start':>12}"
+    )
+    log(header)
+    log("-" * len(header))
+    for entry in results.get("datasets", []):
+        for name, app in entry["apps"].items():
+            b = app.get("browser") or {}
+            ip = dig(app, "inprocess", "filtered") or {}
+            pans = b.get("pans")
+            log(
+                f"{entry['dataset']:<8}{name:<10}{fmt(b.get('expected_all')):>9}"
+                f"{fmt(num(dig(b, 'first_visit', 'ready_ms')), 'ms'):>13}"
+                f"{fmt(num(dig(b, 'first_visit', 'bytes')), 'MB'):>13}"
+                f"{fmt(num(dig(b, 'filter', 'median_ms')), 'ms'):>12}"
+                f"{fmt(num(dig(b, 'filter', 'first_ms'))):>9}"
+                f"{fmt(num(dig(b, 'filter', 'add_back_median_ms'))):>10}"
+                f"{fmt(num(ip.get('map_ms'))):>9}"
+                f"{fmt(num(ip.get('map_args_bytes')), 'MB'):>11}"
+                f"{(str(pans['rerun_requests']) + '/' + str(len(pans['actions']))) if pans else '-':>13}"
+                f"{fmt(num(dig(b, 'cold_start', 'median_ms')), 'ms'):>12}"
+            )
+            for error in app.get("errors", []):
+                log(f"{'':<18}! {str(error).splitlines()[0][:150]}")
+    upload = results.get("upload") or {}
+    if "ratio" in upload:
+        log(
+            f"upload {fmt(upload['features'])} features ({fmt(num(upload['file_bytes']), 'MB')}): preview "
+            f"{fmt(upload['preview_ms'], 'ms')} vs bare pyogrio read {fmt(upload['bare_read_ms'], 'ms')} "
+            f"(diff: {upload.get('diff')}, ok={upload.get('ok')})"
+        )
+    elif upload.get("error"):
+        log(f"upload: ! {upload['error'].splitlines()[0][:150]}")
+    log("")
+    log("columns: first visit = fresh page to map drawn + Streamlit idle (server just started); bytes sent = websocket")
+    log("frames + HTTP bodies from the app server until the map is drawn; filter→map = median of removing the status")
+    log("chip (1st = the first, uncached removal); py map = in-process map build + st_folium render for the filtered")
+    log("data (ms); map args = what the map component sends; reruns/pans = script reruns caused by pans/zooms.")
+    log("")
+    speedup = head["baseline_filter_ms_50k"] / head["filter_ms_50k"] if head["filter_ms_50k"] else NAN
+    at = f"({largest})" if run.quick else ""
+    rows = [
+        ("filter_ms_shipped", "filter → map, shipped data, ours", head["filter_ms_shipped"], "ms"),
+        ("filter_ms_50k", f"filter → map, 50k parcels{at}, ours", head["filter_ms_50k"], "ms"),
+        ("speedup_50k", f"filter → map, 50k{at}: baseline / ours", speedup, "x"),
+        ("payload_ratio_50k", f"bytes to draw the map, 50k{at}: ours / baseline", head["payload_ratio_50k"], ""),
+        ("pan_reruns", f"reruns caused by {run.pans} pans/zooms, 50k{at}, ours", head["pan_reruns"], ""),
+        (
+            "validate_ratio_20k",
+            f"upload validate+diff / bare read, {size_label(run.upload_size)} features",
+            head["validate_ratio_20k"],
+            "x",
+        ),
+        ("cold_start_ms", f"cold start (fresh browser) to map drawn + idle, 50k{at}, ours", head["cold_start_ms"], "ms"),
+    ]
+    log(f"{'figure':<66}{'value':>12}  {'target':<12}")
+    for key, text, value, unit in rows:
+        digits = 2 if unit in ("x", "") and key != "pan_reruns" else 0
+        log(f"{text:<66}{fmt(value, unit if unit == 'ms' else '', digits) + (unit if unit == 'x' else ''):>12}  "
+            f"{target_text(key):<12}{meets(key, value)}")
+    base_pans = dig(
+        {d["dataset"]: d for d in results.get("datasets", [])}.get(largest), "apps", "baseline", "browser", "pans"
+    )
+    if base_pans:
+        log(f"{'  (baseline reruns for the same pans/zooms)':<66}{base_pans['rerun_requests']:>12}")
+    for note in run.notes:
+        log(f"NOTE: {note}")
+
+
+def meta(run: Run) -> dict[str, Any]:
+    def version(package: str) -> str:
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as v
+
+        try:
+            return v(package)
+        except PackageNotFoundError:
+            return "-"
+
+    cpu = platform.processor() or "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    dirty = bool(
+        subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=False).stdout
+    )
+    return {
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "mode": "quick" if run.quick else "full",
+        "sizes": list(run.sizes),
+        "upload_size": run.upload_size,
+        "repeats": run.repeats,
+        "cpu": f"{cpu}, {os.cpu_count()} cores",
+        "python": platform.python_version(),
+        "commit": commit + ("+changes" if dirty else ""),
+        "versions": {p: version(p) for p in ("streamlit", "streamlit-folium", "folium", "geopandas", "playwright")},
+    }
+
+
+def parse(argv: list[str] | None) -> Run:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes (200 and 1,000 parcels), < 3 minutes")
+    parser.add_argument("--out", type=Path, default=None, help="write every figure as JSON here")
+    parser.add_argument("--sizes", type=str, default=None, help="parcel counts, e.g. 1000,10000,50000")
+    parser.add_argument("--repeats", type=int, default=3, help="samples per timing (median reported)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated data directories")
+    args = parser.parse_args(argv)
+    sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else (QUICK_SIZES if args.quick else FULL_SIZES)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    work = Path(tempfile.mkdtemp(prefix="urban-plan-bench-"))
+    return Run(
+        quick=args.quick,
+        sizes=tuple(sorted(sizes)),
+        upload_size=QUICK_UPLOAD if args.quick else FULL_UPLOAD,
+        repeats=max(1, args.repeats),
+        stable_ms=300 if args.quick else 500,
+        pans=10,
+        idle_ms=3000 if args.quick else 5000,
+        out=args.out or RESULTS_DIR / f"results-{'quick' if args.quick else 'full'}-{stamp}.json",
+        logs=RESULTS_DIR / "logs" / stamp,
+        work=work,
+        keep=args.keep,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    run = parse(argv)
+    started = time.monotonic()
+    results: dict[str, Any] = {"meta": meta(run), "datasets": [], "upload": None, "notes": run.notes}
+    log(f"benchmark ({results['meta']['mode']}): sizes {list(run.sizes)}, upload {run.upload_size}, work dir {run.work}")
+    try:
+        run_all(run, results)
+    except KeyboardInterrupt:
+        run.notes.append("interrupted")
+        raise
+    except Exception as exc:
+        run.notes.append(f"the benchmark stopped early: {type(exc).__name__}: {str(exc)[:300]}")
+        traceback.print_exc()
+    finally:
+        head = {key: NAN for key in RESULT_KEYS}
+        try:
+            head = headline(results, run)
+            results["meta"]["duration_s"] = round(time.monotonic() - started, 1)
+            results["result"] = {k: (None if math.isnan(v) else v) for k, v in head.items()}
+            run.out.parent.mkdir(parents=True, exist_ok=True)
+            run.out.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+            print_report(results, run, head)
+            log(f"run time {results['meta']['duration_s']:.0f} s; every figure in {run.out}")
+        except Exception as exc:  # the RESULT line is printed whatever happened above
+            traceback.print_exc()
+            print(f"NOTE: the report failed: {exc}", flush=True)
+        if not run.keep:
+            shutil.rmtree(run.work, ignore_errors=True)
+        print(result_line(head), flush=True)
+    return 0
+
+
+def result_line(head: dict[str, float]) -> str:
+    parts = []
+    for key in RESULT_KEYS:
+        value = head.get(key, NAN)
+        if value is None or math.isnan(value):
+            parts.append(f"{key}=nan")
+        elif key == "pan_reruns":
+            parts.append(f"{key}={int(value)}")
+        elif key in ("payload_ratio_50k", "validate_ratio_20k"):
+            parts.append(f"{key}={value:.3f}")
+        else:
+            parts.append(f"{key}={value:.1f}")
+    return "RESULT " + " ".join(parts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

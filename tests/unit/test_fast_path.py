@@ -1,0 +1,93 @@
+"""The fast map path (layers prepared once, filters select rows) draws exactly what the plain path draws."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from urban_plan import filters, frame, mapping, progress, schema
+from urban_plan.filters import Criteria
+from urban_plan.store import FileLayerStore
+
+ROOT = Path(__file__).resolve().parents[2]
+ON = dt.date(2026, 11, 26)
+
+
+def parcels(n: int, seed: int = 3) -> gpd.GeoDataFrame:
+    """n square parcels in the district (more than LARGE_LAYER: the lean, canvas path)."""
+    rng = np.random.default_rng(seed)
+    side = int(np.ceil(np.sqrt(n)))
+    cells = [(i % side, i // side) for i in range(n)]
+    geoms = [shapely.box(117.0 + x * 0.002, 36.9 + y * 0.002, 117.0 + x * 0.002 + 0.0018, 36.9 + y * 0.002 + 0.0018)
+             for x, y in cells]
+    data = pd.DataFrame({
+        "layer": "projects", "id": [f"p{i}" for i in range(n)], "name_zh": [f"地块{i}" for i in range(n)],
+        "name_en": None, "kind": "parcel", "status": rng.choice(list(schema.STATUSES), n),
+        "progress": np.where(rng.random(n) < 0.3, np.nan, rng.integers(0, 101, n)).astype(float),
+        "start_date": "2024-01-01", "end_date": rng.choice(["2025-06-30", "2027-12-31", None], n),
+        "investment_yi": np.nan, "source": "synthetic", "confidence": "approximate", "note": None,
+    })
+    return gpd.GeoDataFrame(data, geometry=geoms, crs="EPSG:4326")
+
+
+def drawn_keys(groups: list[folium.FeatureGroup]) -> set[tuple[str, str]]:
+    m = folium.Map(tiles=None)
+    for group in groups:
+        group.add_to(m)
+    keys = set()
+    for block in mapping.embedded_collections(m.get_root().render()):
+        for feature in block["features"]:
+            props = feature["properties"]
+            key = props.get("_k") or mapping.feature_key_from_text(props["_tip"])
+            keys.add(tuple(key.split("/")) if isinstance(key, str) else key)
+    return keys
+
+
+CRITERIA = [
+    Criteria(),
+    Criteria(statuses=frozenset({"in_progress"})),
+    Criteria(progress_min=20, progress_max=60, include_unreported=False),
+    Criteria(end_to=dt.date(2026, 1, 1), include_undated=False),
+    Criteria(layers=frozenset({"rail", "roads"}), show_placeholder=False),
+]
+
+
+@pytest.mark.parametrize("criteria", CRITERIA)
+@pytest.mark.parametrize("source", ["shipped", "parcels"])
+def test_the_fast_path_draws_exactly_the_features_of_the_plain_path(source: str, criteria: Criteria) -> None:
+    if source == "shipped":
+        store = FileLayerStore(ROOT / "geodata")
+        everything = frame.layers_frame({layer: store.load(layer) for layer in schema.OVERLAY_LAYERS})
+    else:
+        everything = parcels(mapping.LARGE_LAYER + 500)
+    rated = progress.rate_frame(everything, ON, "zh")
+    options = mapping.MapOptions(colour_by="rating")
+
+    plain = mapping.overlay_groups(filters.apply(rated, criteria), options)
+
+    keep = filters.mask(rated, criteria)
+    prepared = {name: mapping.prepare_layer(rated[rated["layer"] == name], options)
+                for name in schema.OVERLAY_LAYERS if (rated["layer"] == name).any()}
+    by_layer = {name: keep[(rated["layer"] == name).to_numpy()] for name in prepared}
+    fast = mapping.prepared_overlay_groups(prepared, by_layer, {k: int(v.sum()) for k, v in by_layer.items()}, options)
+
+    expected = {(row.layer, row.id) for row in filters.apply(rated, criteria).itertuples()}
+    assert drawn_keys(fast) == drawn_keys(plain) == expected
+
+
+def test_large_layers_are_lean_and_drawn_on_canvas() -> None:
+    rated = progress.rate_frame(parcels(mapping.LARGE_LAYER + 1), ON, "zh")
+    prepared = mapping.prepare_layer(rated, mapping.MapOptions())
+    assert prepared.large
+    html = folium.Map(tiles=None).add_child(mapping.styled_layer(prepared, mapping.MapOptions(), lambda f: {}))
+    text = html.get_root().render()
+    assert "L.canvas(" in text and "_pop" not in text.replace("\\u005f", "_").split("onEachFeature")[0]
+    small = mapping.prepare_layer(rated.head(10), mapping.MapOptions())
+    assert not small.large and '"\\u005fpop"' in small.features[0]
