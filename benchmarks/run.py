@@ -43,6 +43,7 @@ from tests.e2e import harness  # noqa: E402
 RESULTS_DIR = ROOT / "benchmarks" / "results"  # ignored by git
 DEPS_DIR = RESULTS_DIR / ".baseline-deps"  # matplotlib + mapclassify for gdf.explore(), if the venv lacks them
 BASELINE_SCRIPT = "benchmarks/baseline_app.py"
+BASELINE_DEPS = ("matplotlib", "mapclassify")  # gdf.explore() imports both, even when it uses neither
 VIEWPORT = {"width": 1600, "height": 1000}
 MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 VENDOR = ROOT / "static" / "vendor" / "leaflet-1.9.4"
@@ -104,16 +105,28 @@ INIT_JS = """
 })();
 """
 
-# Features drawn on the (last) map: every Leaflet layer that carries a GeoJSON feature (SVG or canvas alike).
+# Features drawn on the (last) map: every Leaflet layer that carries a GeoJSON feature (SVG or canvas alike),
+# counted with map.eachLayer. Recounted only after Leaflet reported a layer added or removed, so that polling
+# at every animation frame costs next to nothing once 50,000 features are on the map.
 COUNT_JS = """() => {
   const frames = document.querySelectorAll('iframe[title="streamlit_folium.st_folium"]');
   if (!frames.length) { return -1; }
   let w = null;
   try { w = frames[frames.length - 1].contentWindow; } catch (e) { return -3; }
-  if (!w || !w.map || typeof w.map.eachLayer !== 'function') { return -2; }
-  let n = 0;
-  w.map.eachLayer((l) => { if (l.feature) { n++; } });
-  return n;
+  const map = w && w.map;
+  if (!map || typeof map.eachLayer !== 'function') { return -2; }
+  if (!map.__benchHooked) {
+    map.__benchHooked = true;
+    map.__benchDirty = true;
+    map.on('layeradd layerremove', () => { map.__benchDirty = true; });
+  }
+  if (map.__benchDirty) {
+    map.__benchDirty = false;
+    let n = 0;
+    map.eachLayer((l) => { if (l.feature) { n++; } });
+    map.__benchCount = n;
+  }
+  return map.__benchCount;
 }"""
 
 # True (the page time it first reached it) once the count has equalled `expected` for `stable` ms in a row.
@@ -188,10 +201,38 @@ class Run:
     work: Path
     keep: bool
     notes: list[str] = field(default_factory=list)
+    apps: tuple[str, ...] = ("ours", "baseline")
+    shipped: bool = True
+    upload: bool = True
+    baseline_problem: str | None = None  # why the baseline cannot run, if it cannot
 
     def timeout_ms(self, features: int) -> int:
         """Generous waits: slow machines and the baseline at 50k features must not look like failures."""
         return int(90_000 + 8 * features)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to measure on one dataset."""
+
+    apps: tuple[str, ...]  # "ours", "baseline"
+    inprocess: bool  # the in-process map build (AppTest)
+    repeats: int  # filter removals (re-adds in between)
+    pans: bool
+    cold: bool
+
+
+def plans(run: Run) -> list[tuple[str, int, Plan]]:
+    """(dataset, parcels, plan): the shipped data for our filter figure, then the synthetic sizes. A quick run
+    measures everything only at its largest size, to stay within a few minutes on two cores."""
+    out = []
+    if run.shipped and "ours" in run.apps:
+        out.append(("shipped", 0, Plan(("ours",), not run.quick, run.repeats, not run.quick, not run.quick)))
+    for index, n in enumerate(run.sizes):
+        largest = index == len(run.sizes) - 1
+        full = largest or not run.quick
+        out.append((size_label(n), n, Plan(run.apps, full, run.repeats if full else 1, full, full)))
+    return out
 
 
 # --- the apps --------------------------------------------------------------------------------------------------
@@ -342,8 +383,7 @@ def ensure_baseline_deps(run: Run) -> tuple[Path | None, str | None]:
     report = run.work / "pip-report.json"
     try:
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--report", str(report)]
-            + ["matplotlib", "mapclassify"],
+            [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--report", str(report), *BASELINE_DEPS],
             check=True,
             capture_output=True,
             timeout=300,
@@ -499,7 +539,7 @@ class Probe:
             try:
                 entries = frame.evaluate(RESOURCES_JS, index == 0)
             except Exception:  # a detached or foreign frame: nothing of ours to count
-                continue
+                entries = []
             for name, _start, end, decoded, transfer in entries:
                 if not str(name).startswith(self.url):
                     continue
@@ -573,7 +613,7 @@ def filter_change(probe: Probe, app: AppKind, status: str, remove: bool, expecte
     harness.wait_for_app(page, probe.timeout_ms)
     if not remove:
         page.keyboard.press("Escape")  # close the options list the pick left open
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(200)
     if t0 is None:
         raise RuntimeError("no pointerdown was seen for the click")
     result: dict[str, Any] = {"ms": round(since - t0, 1), "action": "remove" if remove else "add", "expected": expected}
@@ -639,7 +679,7 @@ def pans_and_zooms(probe: Probe, run: Run) -> dict[str, Any]:
             page.mouse.move(cx + dx, cy + dy, steps=10)
             page.mouse.up()
             actions.append("drag")
-        page.wait_for_timeout(900)  # longer than streamlit-folium's 250 ms debounce: each action counts alone
+        page.wait_for_timeout(700)  # longer than streamlit-folium's 250 ms debounce: each action counts alone
     page.wait_for_timeout(1500)
     harness.wait_for_app(page, probe.timeout_ms)  # the reruns the actions caused have finished
     page.wait_for_timeout(500)
@@ -662,37 +702,36 @@ def pans_and_zooms(probe: Probe, run: Run) -> dict[str, Any]:
     }
 
 
-def measure_app(
-    browser: Any, app: AppKind, url: str, data_dir: Path, features: int, run: Run, *, full: bool
-) -> dict[str, Any]:
+def measure_app(browser: Any, app: AppKind, url: str, data_dir: Path, features: int, run: Run, plan: Plan) -> dict:
     """Everything the browser measures on one running app over one dataset."""
     everything = frozenset(synthetic.STATUSES)
     without = everything - {REMOVED_STATUS}
     expected_all = app.expected(data_dir, everything)
     expected_without = app.expected(data_dir, without)
     timeout = run.timeout_ms(features)
-    out: dict[str, Any] = {"expected_all": expected_all, "expected_filtered": expected_without, "errors": []}
+    out: dict[str, Any] = {"expected_all": expected_all, "expected_filtered": expected_without}
 
     probe = Probe(browser, url, timeout)
     try:
         log(f"    first visit (expects {expected_all} features) ...")
         out["first_visit"] = visit(probe, expected_all, run.stable_ms)
         samples = []
-        for index in range(run.repeats):
-            log(f"    filter: remove {app.chip(REMOVED_STATUS)} ({index + 1}/{run.repeats}) ...")
+        for index in range(plan.repeats):
+            if index:
+                log(f"    filter: add {app.chip(REMOVED_STATUS)} back ...")
+                samples.append(filter_change(probe, app, REMOVED_STATUS, False, expected_all, run))
+            log(f"    filter: remove {app.chip(REMOVED_STATUS)} ({index + 1}/{plan.repeats}) ...")
             samples.append(filter_change(probe, app, REMOVED_STATUS, True, expected_without, run))
-            log(f"    filter: add {app.chip(REMOVED_STATUS)} back ...")
-            samples.append(filter_change(probe, app, REMOVED_STATUS, False, expected_all, run))
         removes = [s for s in samples if s["action"] == "remove"]
         adds = [s for s in samples if s["action"] == "add"]
         out["filter"] = {
             "median_ms": round(median([s["ms"] for s in removes]), 1),
             "first_ms": removes[0]["ms"],
-            "add_back_median_ms": round(median([s["ms"] for s in adds]), 1),
+            "add_back_median_ms": round(median([s["ms"] for s in adds]), 1) if adds else None,
             "click_sends_a_frame": all(s["sent_frames"] >= 1 for s in samples),
             "samples": samples,
         }
-        if full:
+        if plan.pans:
             log(f"    {run.pans} pans and zooms ...")
             out["pans"] = pans_and_zooms(probe, run)
         out["outside_requests"] = probe.outside
@@ -700,7 +739,7 @@ def measure_app(
     finally:
         probe.close()
 
-    if full:
+    if plan.cold:
         colds = []
         for index in range(run.repeats):
             log(f"    cold start {index + 1}/{run.repeats} ...")
@@ -742,37 +781,38 @@ def inprocess(arguments: list[str], deps: Path | None, timeout_s: float) -> dict
 
 
 def measure_dataset(
-    browser: Any | None, name: str, data_dir: Path, features: int, run: Run, deps: Path | None, *, apps: list[AppKind], full: bool
+    browser: Any | None, name: str, data_dir: Path, features: int, run: Run, deps: Path | None, plan: Plan
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"dataset": name, "parcels": features, "apps": {}}
-    for app in apps:
+    for app in (OURS, BASELINE):
+        if app.name not in plan.apps:
+            continue
         result: dict[str, Any] = {"errors": []}
         entry["apps"][app.name] = result
-        if app is BASELINE and deps is None and run.notes and any("gdf.explore" in n for n in run.notes):
-            result["errors"].append("skipped: the baseline cannot run gdf.explore() (see notes)")
+        if app is BASELINE and run.baseline_problem:
+            result["errors"].append(f"skipped: {run.baseline_problem}")
             continue
-        log(f"  [{name}] {app.name}: in-process map build ...")
-        try:
-            result["inprocess"] = inprocess(
-                ["build", "--app", app.name, "--data", str(data_dir), "--remove", REMOVED_STATUS],
-                deps if app is BASELINE else None,
-                timeout_s=120 + features * 0.03,
-            )
-        except Exception as exc:
-            result["errors"].append(f"in-process: {exc}")
-            log(f"    in-process build failed: {str(exc)[-600:]}")
+        if plan.inprocess:
+            log(f"  [{name}] {app.name}: in-process map build ...")
+            try:
+                result["inprocess"] = inprocess(
+                    ["build", "--app", app.name, "--data", str(data_dir), "--remove", REMOVED_STATUS],
+                    deps if app is BASELINE else None,
+                    timeout_s=120 + features * 0.03,
+                )
+            except Exception as exc:
+                result["errors"].append(f"in-process: {exc}")
+                log(f"    in-process build failed: {str(exc)[-600:]}")
         if browser is None:
             continue
         log(f"  [{name}] {app.name}: starting the server ...")
         try:
             starter = (
-                harness.running_app(data_dir, run.logs)
-                if app is OURS
-                else running_baseline(data_dir, run.logs, deps)
+                harness.running_app(data_dir, run.logs) if app is OURS else running_baseline(data_dir, run.logs, deps)
             )
             with starter as server:
                 try:
-                    result["browser"] = measure_app(browser, app, server.url, data_dir, features, run, full=full)
+                    result["browser"] = measure_app(browser, app, server.url, data_dir, features, run, plan)
                 except Exception as exc:
                     result["errors"].append(f"browser: {exc}")
                     log(f"    FAILED: {str(exc)[:2000]}")
@@ -802,6 +842,7 @@ def run_all(run: Run, results: dict[str, Any]) -> None:
     run.logs.mkdir(parents=True, exist_ok=True)
     deps, problem = ensure_baseline_deps(run)
     if problem:
+        run.baseline_problem = problem
         run.notes.append(problem)
         log(f"NOTE: {problem}")
     results["meta"]["baseline_deps"] = str(deps) if deps else "venv"
@@ -819,29 +860,18 @@ def run_all(run: Run, results: dict[str, Any]) -> None:
             browser = playwright.chromium.launch(executable_path=harness.CHROMIUM, args=harness.CHROMIUM_ARGS)
             results["meta"]["chromium"] = browser.version
         try:
-            log("[shipped] the shipped geodata (a private copy) ...")
-            shipped = synthetic.copy_geodata(run.work / "shipped")
-            results["datasets"].append(
-                measure_dataset(browser, "shipped", shipped, 0, run, deps, apps=[OURS], full=False)
-            )
-            for index, n in enumerate(run.sizes):
-                largest = index == len(run.sizes) - 1
-                log(f"[{size_label(n)}] {n} synthetic parcels ...")
-                fc = synthetic.parcels(n)
-                shape = synthetic.check(fc)
-                data_dir = synthetic.copy_geodata(run.work / f"n{n}")
-                synthetic.publish_layer(data_dir, fc, f"benchmark: {n} synthetic parcels")
-                del fc
-                entry = measure_dataset(
-                    browser,
-                    size_label(n),
-                    data_dir,
-                    n,
-                    run,
-                    deps,
-                    apps=[OURS, BASELINE],
-                    full=largest or not run.quick,
-                )
+            for name, n, plan in plans(run):
+                if n:
+                    log(f"[{name}] {n} synthetic parcels ...")
+                    fc = synthetic.parcels(n)
+                    shape = synthetic.check(fc)
+                    data_dir = synthetic.copy_geodata(run.work / f"n{n}")
+                    synthetic.publish_layer(data_dir, fc, f"benchmark: {n} synthetic parcels")
+                    del fc
+                else:
+                    log(f"[{name}] the shipped geodata (a private copy) ...")
+                    shape, data_dir = None, synthetic.copy_geodata(run.work / name)
+                entry = measure_dataset(browser, name, data_dir, n, run, deps, plan)
                 entry["shape"] = shape
                 results["datasets"].append(entry)
                 if not run.keep:
@@ -849,6 +879,8 @@ def run_all(run: Run, results: dict[str, Any]) -> None:
         finally:
             if browser is not None:
                 browser.close()
+    if not run.upload:
+        return
     try:
         results["upload"] = upload_benchmark(run)
     except Exception as exc:
@@ -969,7 +1001,7 @@ def print_report(results: dict[str, Any], run: Run, head: dict[str, float]) -> N
             head["validate_ratio_20k"],
             "x",
         ),
-        ("cold_start_ms", f"cold start (fresh browser) to map drawn + idle, 50k{at}, ours", head["cold_start_ms"], "ms"),
+        ("cold_start_ms", f"cold start to map drawn + idle, 50k{at}, ours", head["cold_start_ms"], "ms"),
     ]
     log(f"{'figure':<66}{'value':>12}  {'target':<12}")
     for key, text, value, unit in rows:
@@ -1008,6 +1040,7 @@ def meta(run: Run) -> dict[str, Any]:
         subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=False).stdout
     )
     return {
+        "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "mode": "quick" if run.quick else "full",
         "sizes": list(run.sizes),
@@ -1026,6 +1059,9 @@ def parse(argv: list[str] | None) -> Run:
     parser.add_argument("--out", type=Path, default=None, help="write every figure as JSON here")
     parser.add_argument("--sizes", type=str, default=None, help="parcel counts, e.g. 1000,10000,50000")
     parser.add_argument("--repeats", type=int, default=3, help="samples per timing (median reported)")
+    parser.add_argument("--apps", type=str, default="ours,baseline", help="which apps to measure")
+    parser.add_argument("--no-shipped", action="store_true", help="skip the shipped-data dataset")
+    parser.add_argument("--no-upload", action="store_true", help="skip the upload benchmark")
     parser.add_argument("--keep", action="store_true", help="keep the generated data directories")
     args = parser.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else (QUICK_SIZES if args.quick else FULL_SIZES)
@@ -1038,11 +1074,14 @@ def parse(argv: list[str] | None) -> Run:
         repeats=max(1, args.repeats),
         stable_ms=300 if args.quick else 500,
         pans=10,
-        idle_ms=3000 if args.quick else 5000,
+        idle_ms=2000 if args.quick else 5000,
         out=args.out or RESULTS_DIR / f"results-{'quick' if args.quick else 'full'}-{stamp}.json",
         logs=RESULTS_DIR / "logs" / stamp,
         work=work,
         keep=args.keep,
+        apps=tuple(a.strip() for a in args.apps.split(",") if a.strip()),
+        shipped=not args.no_shipped,
+        upload=not args.no_upload,
     )
 
 
@@ -1050,7 +1089,8 @@ def main(argv: list[str] | None = None) -> int:
     run = parse(argv)
     started = time.monotonic()
     results: dict[str, Any] = {"meta": meta(run), "datasets": [], "upload": None, "notes": run.notes}
-    log(f"benchmark ({results['meta']['mode']}): sizes {list(run.sizes)}, upload {run.upload_size}, work dir {run.work}")
+    mode = results["meta"]["mode"]
+    log(f"benchmark ({mode}): sizes {list(run.sizes)}, upload {run.upload_size}, work dir {run.work}")
     try:
         run_all(run, results)
     except KeyboardInterrupt:
@@ -1064,6 +1104,13 @@ def main(argv: list[str] | None = None) -> int:
         try:
             head = headline(results, run)
             results["meta"]["duration_s"] = round(time.monotonic() - started, 1)
+            results["meta"]["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
+            busiest = max(results["meta"]["load_average_at_start"][0], results["meta"]["load_average_at_end"][0])
+            if busiest > (os.cpu_count() or 1):
+                run.notes.append(
+                    f"the machine was busy with other work (load average {busiest:.1f} on {os.cpu_count()} cores): "
+                    "the timings are noisy; re-run on a quiet machine"
+                )
             results["result"] = {k: (None if math.isnan(v) else v) for k, v in head.items()}
             run.out.parent.mkdir(parents=True, exist_ok=True)
             run.out.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str), encoding="utf-8")

@@ -127,12 +127,13 @@ class _Table:
     geometries: np.ndarray
     crs: str | None = None  # as declared by the file (legacy GeoJSON crs member, .prj)
     fields: list[str] = field(default_factory=list)
+    parsed: list[Any] | None = None  # GeoJSON only: the geometry members as parsed, reused when unchanged
 
 
 def _read_geojson(data: bytes, result: Result) -> _Table:
     text = _decode(data, result)
     try:
-        doc = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        doc = json.loads(text, parse_constant=_reject_constant)  # 1e999 -> inf is caught where numbers are used
     except _Reject:
         raise
     except ValueError as exc:  # JSONDecodeError, huge integers
@@ -148,7 +149,7 @@ def _read_geojson(data: bytes, result: Result) -> _Table:
         raise _Reject(_file_problem("too_many_features", str(len(features)), limit=str(MAX_FEATURES)))
     crs = _legacy_crs(doc.get("crs"))
     properties: list[dict[str, Any]] = []
-    texts: list[str | None] = []
+    parsed: list[Any] = []
     for row, feature in enumerate(features, start=1):
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
             raise _Reject(Problem("not_a_feature", f"#{row}", "", str(type(feature).__name__)))
@@ -162,11 +163,41 @@ def _read_geojson(data: bytes, result: Result) -> _Table:
         if isinstance(feature.get("id"), (str, int)) and not any(schema.canonical_field(k) == "id" for k in props):
             props = {"id": feature["id"], **props}  # GeoJSON's own feature id counts when no column is the id
         properties.append(props)
-        geometry = feature.get("geometry")
-        texts.append(json.dumps(geometry) if isinstance(geometry, dict) else None)
-    geometries = _parse_geometries(texts)
+        parsed.append(feature.get("geometry"))
+    geometries = _fast_polygons(parsed)
+    if geometries is None:  # anything but simple polygons: let GEOS parse each geometry's GeoJSON
+        geometries = _parse_geometries([json.dumps(g) if isinstance(g, dict) else None for g in parsed])
     fields = list(dict.fromkeys(key for props in properties for key in props))
-    return _Table(properties, geometries, crs, fields)
+    return _Table(properties, geometries, crs, fields, parsed)
+
+
+def _fast_polygons(members: list[Any]) -> np.ndarray | None:
+    """Shapely polygons straight from parsed coordinates when every member is a plain 2-D Polygon with finite
+    numbers (land parcels): one vectorised call instead of dumping and re-parsing each geometry. None otherwise."""
+    if not members:
+        return np.empty(0, dtype=object)
+    rings: list[Any] = []
+    ring_counts: list[int] = []
+    for member in members:
+        if not isinstance(member, dict) or member.get("type") != "Polygon":
+            return None
+        coordinates = member.get("coordinates")
+        if not isinstance(coordinates, list) or not coordinates:
+            return None
+        rings.extend(coordinates)
+        ring_counts.append(len(coordinates))
+    try:
+        arrays = [np.asarray(ring, dtype=float) for ring in rings]
+    except (TypeError, ValueError):
+        return None
+    if not all(a.ndim == 2 and a.shape[1] == 2 and len(a) >= 4 for a in arrays):
+        return None  # Z values, short rings, ragged pairs: the general path reports them properly
+    coords = np.concatenate(arrays)
+    if not np.isfinite(coords).all():
+        return None
+    ring_offsets = np.concatenate([[0], np.cumsum([len(a) for a in arrays])])
+    polygon_offsets = np.concatenate([[0], np.cumsum(ring_counts)])
+    return shapely.from_ragged_array(shapely.GeometryType.POLYGON, coords, (ring_offsets, polygon_offsets))
 
 
 def _parse_geometries(texts: list[str | None]) -> np.ndarray:
@@ -206,13 +237,6 @@ def _decode(data: bytes, result: Result) -> str:
 
 def _reject_constant(name: str) -> Any:
     raise _Reject(_file_problem("not_finite", name))
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _Reject(_file_problem("not_finite", text[:40]))
-    return value
 
 
 def _legacy_crs(member: Any) -> str | None:
@@ -393,15 +417,35 @@ def _normalise(table: _Table, options: Options, result: Result) -> None:
     properties = _normalise_properties(table.properties, mapping, keys, options, result)
     if result.errors:
         return
-    features = []
-    texts = shapely.to_geojson(geometries)
-    for props, text in zip(properties, texts, strict=True):
-        features.append({"type": "Feature", "properties": props, "geometry": json.loads(text)})
-    collection = {"type": "FeatureCollection", "features": features}
-    # Belt and braces: whatever the steps above let through must satisfy the stored schema.
-    result.problems += [p for p in schema.validate_collection(collection, options.layer) if p.code != "duplicate_id"]
-    if not result.errors:
-        result.collection = collection
+    out_geometries = _geometry_members(table, geometries)
+    features = [
+        {"type": "Feature", "properties": props, "geometry": geometry}
+        for props, geometry in zip(properties, out_geometries, strict=True)
+    ]
+    # The store checks the schema again when this is published (belt and braces, and the CLI path too).
+    result.collection = {"type": "FeatureCollection", "features": features}
+
+
+def _geometry_members(table: _Table, geometries: np.ndarray) -> list[Any]:
+    """GeoJSON geometry members for the output. Where nothing changed (WGS84 in, at most 7 decimals, no Z, no
+    repair) the parsed input is reused: re-parsing tens of thousands of geometries costs more than reading them."""
+    out: list[Any] = [None] * len(geometries)
+    same = np.zeros(len(geometries), dtype=bool)
+    if table.parsed is not None:
+        original = table.geometries
+        comparable = ~shapely.is_missing(original) & ~shapely.has_z(original) & ~shapely.is_missing(geometries)
+        same[comparable] = shapely.equals_exact(original[comparable], geometries[comparable], tolerance=1e-9) & (
+            shapely.get_type_id(original[comparable]) == shapely.get_type_id(geometries[comparable])
+        )
+        for index in np.flatnonzero(same):
+            member = table.parsed[index]
+            out[index] = {"type": member["type"], "coordinates": member["coordinates"]}
+    changed = np.flatnonzero(~same)
+    if len(changed):
+        texts = shapely.to_geojson(geometries[changed])
+        for index, geometry in zip(changed, json.loads("[" + ",".join(texts) + "]"), strict=True):
+            out[index] = geometry
+    return out
 
 
 def _feature_label(props: dict[str, Any], mapping: dict[str, str | None], row: int) -> str:
@@ -577,93 +621,125 @@ def _check_district(geoms: np.ndarray, present: np.ndarray, keys: list[str], res
         return
     touches = shapely.intersects(margin, geoms[idx])
     inside = shapely.contains(margin, geoms[idx])
-    for index, hit, whole in zip(idx, touches, inside, strict=True):
-        centre = shapely.get_coordinates(shapely.centroid(geoms[index]))[0]
+    flagged = ~touches | ~inside
+    centres = shapely.get_coordinates(shapely.centroid(geoms[idx[flagged]]))  # only for what is reported
+    for index, hit, centre in zip(idx[flagged], touches[flagged], centres, strict=True):
         where = f"{centre[0]:.5f}, {centre[1]:.5f}"
         if not hit:
             result.problems.append(Problem("outside_district", keys[index], "geometry", where))
             present[index] = False
-        elif not whole:
+        else:
             result.problems.append(
                 Problem("partly_outside_district", keys[index], "geometry", where, severity="warning")
             )
 
 
+Issue = tuple[str, str, tuple[tuple[str, str], ...]] | None  # (problem code, what was found, message params)
+
+
 def _normalise_properties(
     rows: list[dict[str, Any]], mapping: dict[str, str | None], keys: list[str], options: Options, result: Result
 ) -> list[dict[str, Any]]:
-    canonical = [{target: row.get(source) for source, target in mapping.items() if target} for row in rows]
-    scale = _progress_scale([r.get("progress") for r in canonical], result)
-    out: list[dict[str, Any]] = []
-    seen: dict[str, str] = {}
-    for key, raw in zip(keys, canonical, strict=True):
-        props = schema.empty_properties()
-        for name in schema.TEXT_FIELDS:
-            props[name] = _text(raw.get(name), key, name, result)
-        if props["id"] is not None:
-            if not schema.ID_PATTERN.match(props["id"]):
-                result.problems.append(Problem("bad_id", key, "id", props["id"][:80]))
-            elif props["id"] in seen:
-                result.problems.append(Problem("duplicate_id", key, "id", props["id"]))
-            seen[props["id"]] = key
-        props["status"] = _status(raw.get("status"), key, result)
-        props["progress"] = _progress(raw.get("progress"), scale, key, result)
-        props["confidence"] = _confidence(raw.get("confidence"), key, result)
-        for name in schema.DATE_FIELDS:
-            props[name] = _date(raw.get(name), key, name, result)
+    """Canonical properties for every row, column by column: each value is read by a pure parser, once per
+    distinct value where values repeat (statuses, dates), and problems are reported per row."""
+    progress_source = next((s for s, t in mapping.items() if t == "progress"), None)
+    scale = _progress_scale([row.get(progress_source) for row in rows] if progress_source else [], result)
+    parsers: dict[str, Any] = {
+        "status": _memo(_status),
+        "confidence": _memo(_confidence),
+        "progress": _memo(lambda v: _progress(v, scale)),
+        "investment_yi": _memo(_investment),
+        **{name: _memo(_date) for name in schema.DATE_FIELDS},
+    }
+    columns: dict[str, list[Any]] = {}
+    for name in schema.FIELDS:
+        source = next((s for s, t in mapping.items() if t == name), None)
+        raw = [row.get(source) for row in rows] if source is not None else [None] * len(rows)
+        parse = parsers.get(name) or (lambda v, n=name: _text(v, n))
+        values = columns[name] = [None] * len(raw)
+        for index, value in enumerate(raw):
+            if name not in parsers and type(value) is str and len(value) <= schema.MAX_TEXT_LENGTH:
+                values[index] = value.strip() or None  # the common case, without a call
+                continue
+            values[index], issue = parse(value)
+            if issue:
+                result.problems.append(Problem(issue[0], keys[index], name, issue[1], issue[2]))
+    default_source = f"upload: {options.source_name}" if options.source_name else "upload"
+    columns["source"] = [value or default_source for value in columns["source"]]
+    # A required field with no column at all is one file-level problem (required_field_unmapped), not one per row.
+    for name in (n for n in schema.REQUIRED_FIELDS if n in mapping.values()):
+        already = {p.feature for p in result.problems if p.field == name}
+        for index in (i for i, v in enumerate(columns[name]) if v is None and keys[i] not in already):
+            result.problems.append(Problem("missing_required", keys[index], name, ""))
+    seen: set[str] = set()
+    for index, fid in enumerate(columns["id"]):
+        if fid is None:
+            continue
+        if not schema.ID_PATTERN.match(fid):
+            result.problems.append(Problem("bad_id", keys[index], "id", fid[:80]))
+        elif fid in seen:
+            result.problems.append(Problem("duplicate_id", keys[index], "id", fid))
+        seen.add(fid)
+    out = [dict(zip(schema.FIELDS, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    for key, props in zip(keys, out, strict=True):
         if props["start_date"] and props["end_date"] and props["start_date"] > props["end_date"]:
             result.problems.append(
                 Problem("dates_out_of_order", key, "end_date", props["end_date"], (("start", props["start_date"]),))
             )
-        props["investment_yi"] = _investment(raw.get("investment_yi"), key, result)
-        if not props["source"]:
-            props["source"] = f"upload: {options.source_name}" if options.source_name else "upload"
         _consistency(props, key, result)
-        out.append(props)
     return out
 
 
-def _text(value: Any, key: str, field_name: str, result: Result) -> str | None:
+def _memo(parse: Any) -> Any:
+    """`parse` once per distinct (hashable) value."""
+    cache: dict[tuple[type, Any], Any] = {}
+
+    def parsed(value: Any) -> Any:
+        try:
+            key = (type(value), value)
+            hit = cache.get(key)
+        except TypeError:  # lists and dicts: not hashable, parsed each time (they are errors anyway)
+            return parse(value)
+        if hit is None:
+            hit = cache[key] = parse(value)
+        return hit
+
+    return parsed
+
+
+def _text(value: Any, field_name: str) -> tuple[str | None, Issue]:
+    del field_name
     if schema.is_blank(value):
-        return None
+        return None, None
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # GIS tools write integer ids as 12.0
     if isinstance(value, (dict, list)):
-        result.problems.append(Problem("not_text", key, field_name, json.dumps(value, ensure_ascii=False)[:80]))
-        return None
+        return None, ("not_text", json.dumps(value, ensure_ascii=False)[:80], ())
     text = str(value).strip()
     if len(text) > schema.MAX_TEXT_LENGTH:
-        result.problems.append(
-            Problem("text_too_long", key, field_name, str(len(text)), (("max", str(schema.MAX_TEXT_LENGTH)),))
-        )
-        return None
-    return text
+        return None, ("text_too_long", str(len(text)), (("max", str(schema.MAX_TEXT_LENGTH)),))
+    return text, None
 
 
-def _status(value: Any, key: str, result: Result) -> str | None:
+def _status(value: Any) -> tuple[str | None, Issue]:
     if schema.is_blank(value):
-        return None  # reported as a missing required field by the schema check
+        return None, None  # reported as a missing required value below
     code = schema.parse_status(value)
-    if code is None:
-        result.problems.append(Problem("bad_status", key, "status", str(value)[:80]))
-    return code
+    return code, (None if code else ("bad_status", str(value)[:80], ()))
 
 
-def _confidence(value: Any, key: str, result: Result) -> str:
+def _confidence(value: Any) -> tuple[str, Issue]:
     if schema.is_blank(value):
-        return "approximate"  # an upload that says nothing is not claimed as survey data
+        return "approximate", None  # an upload that says nothing is not claimed as survey data
     code = schema.parse_confidence(value)
-    if code is None:
-        result.problems.append(Problem("bad_confidence", key, "confidence", str(value)[:80]))
-        return "approximate"
-    return code
+    return (code, None) if code else ("approximate", ("bad_confidence", str(value)[:80], ()))
 
 
 def _progress_scale(values: list[Any], result: Result) -> str:
     """Percent, unless every reported value of the file is a fraction in 0-1 with at least one strictly between:
     `0.45` then means 45%. A file mixing 45 and 0.45 is ambiguous and each fraction is reported."""
     numbers, marked = [], False
-    for value in values:
+    for value in set(v for v in values if _hashable(v)):
         number = _number(value)
         if number is None:
             continue
@@ -680,26 +756,28 @@ def _progress_scale(values: list[Any], result: Result) -> str:
     return "percent"
 
 
+def _hashable(value: Any) -> bool:
+    return not isinstance(value, (dict, list))
+
+
 def _has_percent_sign(value: Any) -> bool:
     return isinstance(value, str) and value.strip().endswith(("%", "％"))
 
 
-def _progress(value: Any, scale: str, key: str, result: Result) -> float | None:
+def _progress(value: Any, scale: str) -> tuple[float | None, Issue]:
     if schema.is_blank(value) or (isinstance(value, str) and value.strip().lower() in NULL_WORDS):
-        return None
+        return None, None
     number = _number(value)
+    found = str(value)[:80]
     if number is None:
-        result.problems.append(Problem("bad_progress", key, "progress", str(value)[:80]))
-        return None
+        return None, ("bad_progress", found, ())
     if scale == "fraction":
         number *= 100
     elif scale == "ambiguous" and 0 < number < 1 and not _has_percent_sign(value):
-        result.problems.append(Problem("ambiguous_progress", key, "progress", str(value)[:80]))
-        return None
+        return None, ("ambiguous_progress", found, ())
     if not 0 <= number <= 100:
-        result.problems.append(Problem("bad_progress", key, "progress", str(value)[:80]))
-        return None
-    return round(number, 1)
+        return None, ("bad_progress", found, ())
+    return round(number, 1), None
 
 
 def _number(value: Any) -> float | None:
@@ -718,29 +796,25 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _investment(value: Any, key: str, result: Result) -> float | None:
+def _investment(value: Any) -> tuple[float | None, Issue]:
     if schema.is_blank(value) or (isinstance(value, str) and value.strip().lower() in NULL_WORDS):
-        return None
+        return None, None
     number = _number(value)
     if number is None or number < 0:
-        result.problems.append(Problem("bad_investment", key, "investment_yi", str(value)[:80]))
-        return None
-    return number
+        return None, ("bad_investment", str(value)[:80], ())
+    return number, None
 
 
-def _date(value: Any, key: str, field_name: str, result: Result) -> str | None:
+def _date(value: Any) -> tuple[str | None, Issue]:
     if schema.is_blank(value) or (isinstance(value, str) and value.strip().lower() in NULL_WORDS):
-        return None
+        return None, None
     try:
         parsed = schema.parse_date(value)
-    except ValueError:
-        parsed = None
-    except (TypeError, OverflowError):
+    except (ValueError, TypeError, OverflowError):
         parsed = None
     if parsed is None or not PLAUSIBLE_YEARS[0] <= parsed.year <= PLAUSIBLE_YEARS[1]:
-        result.problems.append(Problem("bad_date", key, field_name, str(value)[:80]))
-        return None
-    return parsed.isoformat()
+        return None, ("bad_date", str(value)[:80], ())
+    return parsed.isoformat(), None
 
 
 def _consistency(props: dict[str, Any], key: str, result: Result) -> None:

@@ -689,7 +689,8 @@ def _geojson_cases() -> list[Case]:
             "a.geojson",
             raw(to_bytes(collection(feature(props("p1"), point((0, 0))))).replace(b"[0, 0]", b"[1e999, 36.98]")),
             P,
-            _fail(_file("not_finite")),
+            # 1e999 parses as infinity: that geometry cannot be read, and the feature is named.
+            _fail(Expect("missing_geometry", "p1", "geometry")),
         ),
         # --- encodings and field names
         _c(
