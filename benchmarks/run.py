@@ -388,7 +388,9 @@ def ensure_baseline_deps(run: Run) -> tuple[Path | None, str | None]:
             capture_output=True,
             timeout=300,
         )
-        wanted = [f"{i['metadata']['name']}=={i['metadata']['version']}" for i in json.loads(report.read_text())["install"]]
+        wanted = [
+            f"{i['metadata']['name']}=={i['metadata']['version']}" for i in json.loads(report.read_text())["install"]
+        ]
         subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(DEPS_DIR), *wanted],
             check=True,
@@ -1006,8 +1008,10 @@ def print_report(results: dict[str, Any], run: Run, head: dict[str, float]) -> N
     log(f"{'figure':<66}{'value':>12}  {'target':<12}")
     for key, text, value, unit in rows:
         digits = 2 if unit in ("x", "") and key != "pan_reruns" else 0
-        log(f"{text:<66}{fmt(value, unit if unit == 'ms' else '', digits) + (unit if unit == 'x' else ''):>12}  "
-            f"{target_text(key):<12}{meets(key, value)}")
+        log(
+            f"{text:<66}{fmt(value, unit if unit == 'ms' else '', digits) + (unit if unit == 'x' else ''):>12}  "
+            f"{target_text(key):<12}{meets(key, value)}"
+        )
     base_pans = dig(
         {d["dataset"]: d for d in results.get("datasets", [])}.get(largest), "apps", "baseline", "browser", "pans"
     )

@@ -109,3 +109,30 @@ def test_an_editor_saves_a_view_and_a_meeting_date(app, data_dir: Path) -> None:
     assert views["views"][0]["query"] == {"layers": "projects"}
     assert views["meetings"] == [dt.date.today().isoformat()]
     assert store.latest("views").number == 2
+
+
+def test_the_coordinates_tool_shows_a_pasted_point_in_every_system(app) -> None:
+    at = app("en").run()
+    at.switch_page("app_pages/coordinates.py").run()
+    at.text_input[0].input("36.9762, 117.1699").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table.iloc[0][1:]) == ["117.169900", "36.976200"] and len(table) == 4
+    assert any("Latitude came first" in c.value for c in at.caption)
+    at.text_input[0].input("not a point").run()
+    assert at.error and "Two numbers" in at.error[0].value or "not a number" in at.error[0].value
+
+
+def test_an_editor_updates_a_reported_target_as_a_new_version(app, data_dir: Path) -> None:
+    at = app("en").run()
+    at.secrets["editors"] = {"li": {"password_hash": auth.hash_password("correct horse battery")}}
+    at.switch_page("app_pages/account.py").run()
+    at.text_input[0].input("li")
+    at.text_input[1].input("correct horse battery")
+    at.button[0].click().run()
+    at.switch_page("app_pages/dashboard.py").run()
+    at.text_input(key="targets_message").input("2024 year-end report").run()
+    at.button(key="save_targets").click().run()
+    assert not at.exception
+    store = FileLayerStore(data_dir)
+    assert store.latest("targets").number == 3 and store.latest("targets").author == "li"

@@ -151,3 +151,36 @@ def test_add_editor_reads_the_password_from_stdin_and_writes_only_a_hash(tmp_pat
     )
     assert result.returncode == 0, result.stderr
     assert "$argon2id$" in path.read_text(encoding="utf-8") and PASSWORD not in path.read_text(encoding="utf-8")
+
+
+def test_render_html_writes_one_offline_file(data_dir: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "map.html"
+    code, _, _ = run(
+        capsys,
+        "--lang",
+        "en",
+        "render-html",
+        "-o",
+        str(out),
+        "--as-of",
+        "2024-12-01",
+        "--since",
+        "2023-06-01",
+        "--colour",
+        "rating",
+    )
+    html = out.read_text(encoding="utf-8")
+    assert code == 0 and "<script src=" not in html and "<link " not in html
+    assert "2024-12-01" in html  # the as-of stamp
+    assert "up-change" in html
+
+
+def test_report_writes_a_pdf_or_explains_why_not(data_dir: Path, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    out = tmp_path / "pack.pdf"
+    code, _, err = run(capsys, "report", "-o", str(out), "--paper", "a3")
+    if shutil.which("chromium") or Path("/usr/bin/chromium").exists():
+        assert code == 0 and out.read_bytes().startswith(b"%PDF")
+    else:
+        assert code == cli.EXIT_REJECTED and "Chromium" in err

@@ -25,15 +25,27 @@ def parcels(n: int, seed: int = 3) -> gpd.GeoDataFrame:
     rng = np.random.default_rng(seed)
     side = int(np.ceil(np.sqrt(n)))
     cells = [(i % side, i // side) for i in range(n)]
-    geoms = [shapely.box(117.0 + x * 0.002, 36.9 + y * 0.002, 117.0 + x * 0.002 + 0.0018, 36.9 + y * 0.002 + 0.0018)
-             for x, y in cells]
-    data = pd.DataFrame({
-        "layer": "projects", "id": [f"p{i}" for i in range(n)], "name_zh": [f"地块{i}" for i in range(n)],
-        "name_en": None, "kind": "parcel", "status": rng.choice(list(schema.STATUSES), n),
-        "progress": np.where(rng.random(n) < 0.3, np.nan, rng.integers(0, 101, n)).astype(float),
-        "start_date": "2024-01-01", "end_date": rng.choice(["2025-06-30", "2027-12-31", None], n),
-        "investment_yi": np.nan, "source": "synthetic", "confidence": "approximate", "note": None,
-    })
+    geoms = [
+        shapely.box(117.0 + x * 0.002, 36.9 + y * 0.002, 117.0 + x * 0.002 + 0.0018, 36.9 + y * 0.002 + 0.0018)
+        for x, y in cells
+    ]
+    data = pd.DataFrame(
+        {
+            "layer": "projects",
+            "id": [f"p{i}" for i in range(n)],
+            "name_zh": [f"地块{i}" for i in range(n)],
+            "name_en": None,
+            "kind": "parcel",
+            "status": rng.choice(list(schema.STATUSES), n),
+            "progress": np.where(rng.random(n) < 0.3, np.nan, rng.integers(0, 101, n)).astype(float),
+            "start_date": "2024-01-01",
+            "end_date": rng.choice(["2025-06-30", "2027-12-31", None], n),
+            "investment_yi": np.nan,
+            "source": "synthetic",
+            "confidence": "approximate",
+            "note": None,
+        }
+    )
     return gpd.GeoDataFrame(data, geometry=geoms, crs="EPSG:4326")
 
 
@@ -73,8 +85,11 @@ def test_the_fast_path_draws_exactly_the_features_of_the_plain_path(source: str,
     plain = mapping.overlay_groups(filters.apply(rated, criteria), options)
 
     keep = filters.mask(rated, criteria)
-    prepared = {name: mapping.prepare_layer(rated[rated["layer"] == name], options)
-                for name in schema.OVERLAY_LAYERS if (rated["layer"] == name).any()}
+    prepared = {
+        name: mapping.prepare_layer(rated[rated["layer"] == name], options)
+        for name in schema.OVERLAY_LAYERS
+        if (rated["layer"] == name).any()
+    }
     by_layer = {name: keep[(rated["layer"] == name).to_numpy()] for name in prepared}
     fast = mapping.prepared_overlay_groups(prepared, by_layer, {k: int(v.sum()) for k, v in by_layer.items()}, options)
 

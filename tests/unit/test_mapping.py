@@ -181,3 +181,37 @@ def test_template_syntax_in_data_is_shown_never_evaluated_on_the_server(field: s
     tips = [f["properties"]["_tip"] for block in mapping.embedded_collections(html) for f in block["features"]]
     if field == "name_zh":
         assert any("&#123;&#123; 7*7 &#125;&#125;" in tip for tip in tips)
+
+
+def test_a_line_work_draws_its_completed_share_solid_and_the_rest_dashed() -> None:
+    line = shapely.LineString([(117.10, 36.90), (117.20, 36.90)])
+    rows = [
+        {
+            "layer": "roads",
+            "id": "r1",
+            "name_zh": "路",
+            "name_en": None,
+            "kind": "road_work",
+            "status": "in_progress",
+            "progress": 60.0,
+            "start_date": None,
+            "end_date": None,
+            "investment_yi": None,
+            "source": "s",
+            "confidence": "approximate",
+            "note": None,
+        }
+    ]
+    part = gpd.GeoDataFrame(rows, geometry=[line], crs="EPSG:4326")
+    features = json.loads(mapping.layer_geojson(part, mapping.MapOptions()))["features"]
+    pieces = {f["properties"]["_s"].rsplit("|", 1)[-1]: f for f in features}
+    assert set(pieces) == {"done", "rest"}
+    done = shapely.from_geojson(json.dumps(pieces["done"]["geometry"]))
+    assert done.length / line.length == pytest.approx(0.6, abs=1e-4)
+    solid, dashed = (mapping._overlay_style(pieces[p]) for p in ("done", "rest"))
+    assert solid["dashArray"] is None and solid["weight"] > dashed["weight"] - 1
+    assert dashed["dashArray"] == mapping.REMAINING_DASH
+    # Without reported progress the line is one piece, dashed as an approximate shape.
+    part.loc[0, "progress"] = None
+    (whole,) = json.loads(mapping.layer_geojson(part, mapping.MapOptions()))["features"]
+    assert mapping._overlay_style(whole)["dashArray"] == mapping.DASH["approximate"]
