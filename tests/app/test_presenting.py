@@ -120,7 +120,7 @@ def test_the_coordinates_tool_shows_a_pasted_point_in_every_system(app) -> None:
     assert list(table.iloc[0][1:]) == ["117.169900", "36.976200"] and len(table) == 4
     assert any("Latitude came first" in c.value for c in at.caption)
     at.text_input[0].input("not a point").run()
-    assert at.error and "Two numbers" in at.error[0].value or "not a number" in at.error[0].value
+    assert at.error and ("Two numbers" in at.error[0].value or "not a number" in at.error[0].value)
 
 
 def test_an_editor_updates_a_reported_target_as_a_new_version(app, data_dir: Path) -> None:
