@@ -179,24 +179,16 @@ def time_controls() -> None:
     def on_date(field: str, key: str) -> Any:
         return lambda: set_view(replace(view(), **{field: st.session_state[key]}))
 
-    st.date_input(
-        t("time.as_of", lang_),
-        value=state.as_of,
-        min_value=first,
-        max_value=today,
-        key=f"asof_{suffix}",
-        help=t("time.as_of_help", lang_),
-        on_change=on_date("as_of", f"asof_{suffix}"),
-    )
-    st.date_input(
-        t("time.compare", lang_),
-        value=state.compare,
-        min_value=first,
-        max_value=today,
-        key=f"compare_{suffix}",
-        help=t("time.compare_help", lang_),
-        on_change=on_date("compare", f"compare_{suffix}"),
-    )
+    for field, key in (("as_of", "asof"), ("compare", "compare")):
+        st.date_input(
+            t(f"time.{key}", lang_),
+            value=getattr(state, field),
+            min_value=first,
+            max_value=today,
+            key=f"{key}_{suffix}",
+            help=t(f"time.{key}_help", lang_),
+            on_change=on_date(field, f"{key}_{suffix}"),
+        )
     modes = list(viewstate.COLOUR_MODES)
     st.radio(
         t("time.colour_by", lang_),

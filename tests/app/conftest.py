@@ -73,3 +73,15 @@ def component_args(at: AppTest, name: str = "streamlit_folium.st_folium") -> lis
 
     walk(at.main)
     return found
+
+
+EDITOR_PASSWORD = "correct horse battery"
+
+
+def log_in(at: AppTest, name: str = "li", password: str = EDITOR_PASSWORD) -> AppTest:
+    """Through the account page, as a person would."""
+    at.switch_page("app_pages/account.py").run()
+    at.text_input[0].input(name)
+    at.text_input[1].input(password)
+    at.button[0].click().run()
+    return at

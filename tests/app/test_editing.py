@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
-from tests.app.conftest import raw_keys, texts
+from tests.app.conftest import log_in, raw_keys, texts
 from urban_plan import auth
 from urban_plan.store import FileLayerStore
 
@@ -38,14 +38,6 @@ def with_editor(at, password_hash: str, layers: list[str] | None = None):
 def nav_pages(at) -> list[str]:
     """The pages st.navigation offered in the last run (AppTest keeps them; there is no public accessor)."""
     return [Path(page["script_path"]).stem for page in at._registered_pages.values()]
-
-
-def log_in(at, name: str = "li", password: str = PASSWORD):
-    at.switch_page("app_pages/account.py").run()
-    at.text_input[0].input(name)
-    at.text_input[1].input(password)
-    at.button[0].click().run()
-    return at
 
 
 def test_with_no_editor_account_editing_is_off_and_says_how_to_enable_it(app) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 
-from tests.app.conftest import texts
+from tests.app.conftest import log_in, texts
 from urban_plan import auth
 from urban_plan.store import Actor, FileLayerStore
 
@@ -95,10 +95,7 @@ def test_a_saved_view_opens_from_its_link_and_the_buttons_step_through_views(app
 def test_an_editor_saves_a_view_and_a_meeting_date(app, data_dir: Path) -> None:
     at = app(layers="projects").run()
     at.secrets["editors"] = {"li": {"password_hash": auth.hash_password("correct horse battery")}}
-    at.switch_page("app_pages/account.py").run()
-    at.text_input[0].input("li")
-    at.text_input[1].input("correct horse battery")
-    at.button[0].click().run()
+    log_in(at)
     at.switch_page("app_pages/present.py").run()
     at.text_input(key="view_title_zh").input("五大项目").run()
     at.button(key="save_view").click().run()
@@ -126,10 +123,7 @@ def test_the_coordinates_tool_shows_a_pasted_point_in_every_system(app) -> None:
 def test_an_editor_updates_a_reported_target_as_a_new_version(app, data_dir: Path) -> None:
     at = app("en").run()
     at.secrets["editors"] = {"li": {"password_hash": auth.hash_password("correct horse battery")}}
-    at.switch_page("app_pages/account.py").run()
-    at.text_input[0].input("li")
-    at.text_input[1].input("correct horse battery")
-    at.button[0].click().run()
+    log_in(at)
     at.switch_page("app_pages/dashboard.py").run()
     at.text_input(key="targets_message").input("2024 year-end report").run()
     at.button(key="save_targets").click().run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,17 +66,25 @@ class Session:
         return path
 
 
-@pytest.fixture
-def session(browser: Any, app_server: harness.App, request: pytest.FixtureRequest) -> Iterator[Session]:
+@contextlib.contextmanager
+def browser_session(browser: Any, app: harness.App, request: pytest.FixtureRequest | None = None) -> Iterator[Session]:
+    """A fresh Chromium context on an app, in Chinese and Beijing time, every outside request aborted."""
     context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN", timezone_id="Asia/Shanghai")
     page = context.new_page()
     page.set_default_timeout(30000)
     watch = harness.watch_page(context, page)
-    yield Session(page, watch, app_server)
-    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
-    if failed:
-        print(f"--- streamlit log ---\n{app_server.log()[-5000:]}")
-    context.close()
+    try:
+        yield Session(page, watch, app)
+    finally:
+        if request is not None and getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+            print(f"--- streamlit log ---\n{app.log()[-5000:]}")
+        context.close()
+
+
+@pytest.fixture
+def session(browser: Any, app_server: harness.App, request: pytest.FixtureRequest) -> Iterator[Session]:
+    with browser_session(browser, app_server, request) as opened:
+        yield opened
 
 
 @pytest.hookimpl(wrapper=True)

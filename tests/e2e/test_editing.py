@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.e2e import harness
-from tests.e2e.conftest import Session
+from tests.e2e.conftest import Session, browser_session
 from urban_plan import auth
 
 PASSWORD = "correct horse battery"
@@ -29,13 +29,9 @@ def editor_app(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterat
 
 
 @pytest.fixture
-def editing(browser: Any, editor_app: harness.App) -> Iterator[Session]:
-    context = browser.new_context(viewport={"width": 1500, "height": 1100}, locale="zh-CN", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    page.set_default_timeout(30000)
-    watch = harness.watch_page(context, page)
-    yield Session(page, watch, editor_app)
-    context.close()
+def editing(browser: Any, editor_app: harness.App, request: pytest.FixtureRequest) -> Iterator[Session]:
+    with browser_session(browser, editor_app, request) as opened:
+        yield opened
 
 
 def upload_file(tmp_path: Path) -> Path:

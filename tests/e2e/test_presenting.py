@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.e2e import harness
-from tests.e2e.conftest import Session
+from tests.e2e.conftest import Session, browser_session
 from urban_plan.store import Actor, FileLayerStore
 
 VIEWS = [
@@ -42,13 +42,9 @@ def presenting_app(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> It
 
 
 @pytest.fixture
-def show(browser: Any, presenting_app: harness.App) -> Iterator[Session]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN", timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    page.set_default_timeout(30000)
-    watch = harness.watch_page(context, page)
-    yield Session(page, watch, presenting_app)
-    context.close()
+def show(browser: Any, presenting_app: harness.App, request: pytest.FixtureRequest) -> Iterator[Session]:
+    with browser_session(browser, presenting_app, request) as opened:
+        yield opened
 
 
 def heading(page: Any) -> str:
