@@ -27,6 +27,7 @@ import tempfile
 import time
 import traceback
 import urllib.request
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,9 @@ from benchmarks import synthetic  # noqa: E402
 from tests.e2e import harness  # noqa: E402
 
 RESULTS_DIR = ROOT / "benchmarks" / "results"  # ignored by git
-DEPS_DIR = RESULTS_DIR / ".baseline-deps"  # matplotlib + mapclassify for gdf.explore(), if the venv lacks them
+# matplotlib + mapclassify for the baseline's gdf.explore(), installed here if the venv lacks them (set
+# BENCH_BASELINE_DEPS to keep them somewhere that outlives a fresh clone, e.g. on CI)
+DEPS_DIR = Path(os.environ.get("BENCH_BASELINE_DEPS") or RESULTS_DIR / ".baseline-deps")
 BASELINE_SCRIPT = "benchmarks/baseline_app.py"
 BASELINE_DEPS = ("matplotlib", "mapclassify")  # gdf.explore() imports both, even when it uses neither
 VIEWPORT = {"width": 1600, "height": 1000}
@@ -49,9 +52,10 @@ MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 VENDOR = ROOT / "static" / "vendor" / "leaflet-1.9.4"
 
 FULL_SIZES = (1_000, 10_000, 50_000)
-QUICK_SIZES = (200, 1_000)
+QUICK_SIZES = (200, 2_500)  # 2,500 > urban_plan.mapping.LARGE_LAYER: the quick run exercises the large-layer path
 FULL_UPLOAD, QUICK_UPLOAD = 20_000, 1_000
 REMOVED_STATUS = "planned"  # the chip the filter figure removes (规划 in our app)
+CLICK_TIMEOUT_MS = 15_000  # the app is idle before every click: a control that is not there fails fast
 
 # The targets, printed next to each figure. The benchmark never fails because of them.
 TARGETS = {
@@ -98,6 +102,7 @@ INIT_JS = """
       if (String(args[0]).indexOf('/_stcore/stream') >= 0) {
         this.__benchLogged = true;
         this.addEventListener('message', (ev) => b.ws.push(['r', performance.now(), size(ev.data)]));
+        this.addEventListener('open', () => { b.extensions = this.extensions; });
       }
     }
   }
@@ -147,6 +152,16 @@ WAIT_JS = (
 IDLE_JS = """() => (!document.querySelector('[data-testid="stStatusWidget"]')
   && document.querySelector('[data-testid="stMain"]')) ? performance.now() : false"""
 
+# Streamlit is idle and the app has neither sent nor received a websocket frame for `quiet` ms: the naive
+# baseline's map triggers more reruns after it mounts, with short idle gaps in between.
+QUIET_JS = """(quiet) => {
+  const b = window.__bench;
+  const idle = !document.querySelector('[data-testid="stStatusWidget"]')
+    && document.querySelector('[data-testid="stMain"]');
+  const last = b && b.ws.length ? b.ws[b.ws.length - 1][1] : 0;
+  return Boolean(idle) && performance.now() - last >= quiet;
+}"""
+
 # Resources of one document with absolute times (epoch ms), so that frames with their own clocks compare.
 RESOURCES_JS = """(withNavigation) => {
   const origin = performance.timeOrigin, out = [];
@@ -181,8 +196,17 @@ def size_label(n: int) -> str:
     return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
 
 
+_STARTED = time.monotonic()
+
+
 def log(message: str) -> None:
     print(message, flush=True)
+
+
+def progress(message: str) -> None:
+    """A progress line, with the time since the start (the report's lines come without)."""
+    elapsed = int(time.monotonic() - _STARTED)
+    print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {message}", flush=True)
 
 
 @dataclass
@@ -194,6 +218,7 @@ class Run:
     upload_size: int
     repeats: int
     stable_ms: int
+    quiet_ms: int  # websocket silence that means no rerun is still coming
     pans: int
     idle_ms: int
     out: Path
@@ -205,10 +230,11 @@ class Run:
     shipped: bool = True
     upload: bool = True
     baseline_problem: str | None = None  # why the baseline cannot run, if it cannot
+    broken: dict[str, str] = field(default_factory=dict)  # app -> why its map never drew: not tried again
 
     def timeout_ms(self, features: int) -> int:
         """Generous waits: slow machines and the baseline at 50k features must not look like failures."""
-        return int(90_000 + 8 * features)
+        return int((45_000 if self.quick else 90_000) + 8 * features)
 
 
 @dataclass(frozen=True)
@@ -229,9 +255,10 @@ def plans(run: Run) -> list[tuple[str, int, Plan]]:
     if run.shipped and "ours" in run.apps:
         out.append(("shipped", 0, Plan(("ours",), not run.quick, run.repeats, not run.quick, not run.quick)))
     for index, n in enumerate(run.sizes):
-        largest = index == len(run.sizes) - 1
-        full = largest or not run.quick
-        out.append((size_label(n), n, Plan(run.apps, full, run.repeats if full else 1, full, full)))
+        if index == len(run.sizes) - 1 or not run.quick:
+            out.append((size_label(n), n, Plan(run.apps, True, run.repeats, True, True)))
+        else:  # quick: the smaller sizes show how our app scales, one filter change each
+            out.append((size_label(n), n, Plan(tuple(a for a in run.apps if a == "ours"), False, 1, False, False)))
     return out
 
 
@@ -248,12 +275,21 @@ class AppKind:
     expected: Callable[[Path, frozenset[str]], int]  # data dir, statuses shown -> features drawn
 
     def remove(self, page: Any, status: str) -> None:
-        self.status_widget(page).locator(f'button[aria-label="Remove {self.chip(status)}"]').first.click()
+        button = f'button[aria-label="Remove {self.chip(status)}"]'
+        try:
+            self.status_widget(page).locator(button).first.click(timeout=CLICK_TIMEOUT_MS)
+        except Exception as exc:
+            raise RuntimeError(f"{self.name}: no chip to remove in the status filter ({button}): {exc}") from exc
 
     def add(self, page: Any, status: str) -> None:
-        self.status_widget(page).locator("input").first.click()
-        option = page.locator('[role="option"]').filter(has_text=re.compile(rf"^\s*{re.escape(self.chip(status))}\s*$"))
-        option.first.click()
+        try:
+            self.status_widget(page).locator("input").first.click(timeout=CLICK_TIMEOUT_MS)
+            text = re.compile(rf"^\s*{re.escape(self.chip(status))}\s*$")
+            page.locator('[role="option"]').filter(has_text=text).first.click(timeout=CLICK_TIMEOUT_MS)
+        except Exception as exc:
+            raise RuntimeError(
+                f"{self.name}: could not pick {self.chip(status)!r} in the status filter: {exc}"
+            ) from exc
 
 
 def _our_chip(status: str) -> str:
@@ -317,8 +353,11 @@ BASELINE = AppKind(
 
 @contextlib.contextmanager
 def running_baseline(data_dir: Path, log_dir: Path, deps: Path | None) -> Iterator[harness.App]:
-    """`streamlit run benchmarks/baseline_app.py` on a free port, like harness.running_app does for ours."""
+    """`streamlit run benchmarks/baseline_app.py` on a free port, like harness.running_app does for ours, but
+    from a directory without our .streamlit/config.toml: the baseline runs with Streamlit's defaults."""
     port = harness.free_port()
+    cwd = log_dir / "baseline-cwd"
+    cwd.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"baseline-{port}.log"
     env = {
         **os.environ,
@@ -335,14 +374,14 @@ def running_baseline(data_dir: Path, log_dir: Path, deps: Path | None) -> Iterat
                 "-m",
                 "streamlit",
                 "run",
-                BASELINE_SCRIPT,
+                str(ROOT / BASELINE_SCRIPT),
                 f"--server.port={port}",
                 "--server.address=127.0.0.1",
                 "--server.headless=true",
                 "--browser.gatherUsageStats=false",
                 "--server.fileWatcherType=none",
             ],
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -379,7 +418,7 @@ def ensure_baseline_deps(run: Run) -> tuple[Path | None, str | None]:
     with_deps = {**env, "PYTHONPATH": str(DEPS_DIR)}
     if subprocess.run([sys.executable, "-c", probe], env=with_deps, capture_output=True, check=False).returncode == 0:
         return DEPS_DIR, None
-    log(f"installing matplotlib + mapclassify for the baseline's gdf.explore() into {DEPS_DIR} (once) ...")
+    progress(f"installing matplotlib + mapclassify for the baseline's gdf.explore() into {DEPS_DIR} (once) ...")
     report = run.work / "pip-report.json"
     try:
         subprocess.run(
@@ -418,6 +457,14 @@ class Frame:
     detail: str = ""  # for deltas: the element type (component_instance:<name> for the map)
     hash: str = ""
     ref_hash: str = ""
+    payload: bytes = field(default=b"", repr=False)  # kept for the wire-size estimate of received frames
+
+
+def deflated_size(data: bytes) -> int:
+    """Bytes of `data` as one permessage-deflate message (raw deflate, sync flush, trailer removed; no context
+    takeover, so slightly more than a server that keeps its context would send)."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return max(0, len(compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)) - 4)
 
 
 def decode(direction: str, payload: bytes | str) -> Frame:
@@ -438,9 +485,9 @@ def decode(direction: str, payload: bytes | str) -> Frame:
             detail = element.WhichOneof("type") or ""
             if detail == "component_instance":
                 detail += ":" + element.component_instance.component_name
-        return Frame(direction, len(data), kind, detail, msg.hash, msg.ref_hash)
+        return Frame(direction, len(data), kind, detail, msg.hash, msg.ref_hash, data)
     except Exception as exc:  # an undecodable frame still counts, by size
-        return Frame(direction, len(data), f"undecoded:{type(exc).__name__}")
+        return Frame(direction, len(data), f"undecoded:{type(exc).__name__}", payload=data)
 
 
 class Probe:
@@ -457,7 +504,8 @@ class Probe:
         self.page = self.context.new_page()
         self.page.set_default_timeout(timeout_ms)
         self.timeout_ms = timeout_ms
-        self.frames: list[Frame] = []
+        self._raw: list[tuple[str, bytes | str]] = []  # as Playwright delivers them; decoded on demand
+        self._frames: list[Frame] = []
         self.errors: list[str] = []
         self.hash_kinds: dict[str, str] = {}
         self.page.on("websocket", self._on_websocket)
@@ -476,12 +524,27 @@ class Probe:
         ws.on("framereceived", lambda payload: self._add("r", payload))
 
     def _add(self, direction: str, payload: bytes | str) -> None:
-        frame = decode(direction, payload)
-        if frame.hash and frame.detail:
-            self.hash_kinds[frame.hash] = frame.detail
-        if frame.ref_hash:
-            frame.detail = self.hash_kinds.get(frame.ref_hash, "")
-        self.frames.append(frame)
+        self._raw.append((direction, payload))  # cheap: decoding waits until no timing is running
+
+    @property
+    def frames(self) -> list[Frame]:
+        """Every frame so far, decoded (protobuf parsing happens here, outside the timed windows)."""
+        while len(self._frames) < len(self._raw):
+            frame = decode(*self._raw[len(self._frames)])
+            if frame.hash and frame.detail:
+                self.hash_kinds[frame.hash] = frame.detail
+            if frame.ref_hash:
+                frame.detail = self.hash_kinds.get(frame.ref_hash, "")
+            self._frames.append(frame)
+        return self._frames
+
+    def compression(self) -> str:
+        """The websocket extensions the server agreed to (e.g. permessage-deflate), as the page saw them."""
+        return str(self.page.evaluate("() => (window.__bench && window.__bench.extensions) || ''"))
+
+    def wire_size(self, frame: Frame, compressed: bool) -> int:
+        """A received frame's bytes on the wire: estimated by deflating it when the server compresses."""
+        return deflated_size(frame.payload) if compressed and frame.payload else frame.size
 
     def _route(self, route: Any) -> None:
         """The baseline's folium asks public CDNs for Leaflet, jQuery, Bootstrap, Font Awesome and OSM tiles:
@@ -555,9 +618,6 @@ class Probe:
     def time_origin(self) -> float:
         return float(self.page.evaluate("() => performance.timeOrigin"))
 
-    def count(self) -> int:
-        return int(self.page.evaluate(COUNT_JS))
-
     def wait_drawn(self, expected: int, stable_ms: int, timeout_ms: int | None = None) -> float:
         """Page time at which the map first showed `expected` features (and then kept showing them)."""
         self.page.evaluate("() => { window.__bench.since = null; }")
@@ -570,6 +630,10 @@ class Probe:
             what = {-1: "no map iframe", -2: "no Leaflet map in the iframe", -3: "iframe not readable"}.get(last, last)
             raise TimeoutError(f"the map never showed {expected} features (last seen: {what}): {exc}") from exc
         return float(handle.json_value())
+
+    def wait_quiet(self, quiet_ms: int) -> None:
+        """Wait until the app is idle and its websocket has been silent for quiet_ms (no rerun still coming)."""
+        self.page.wait_for_function(QUIET_JS, arg=quiet_ms, polling=100, timeout=self.timeout_ms)
 
     def wait_idle(self, timeout_ms: int | None = None) -> float:
         handle = self.page.wait_for_function(IDLE_JS, polling="raf", timeout=timeout_ms or self.timeout_ms)
@@ -584,9 +648,15 @@ def visit(probe: Probe, expected: int, stable_ms: int) -> dict[str, Any]:
     idle = probe.wait_idle()
     origin = probe.time_origin()
     frames = probe.aligned()
-    ws_bytes = sum(f.size for f, t in frames if f.direction == "r" and (math.isnan(t) or t <= drawn + 1))
+    until_drawn = [f for f, t in frames if f.direction == "r" and (math.isnan(t) or t <= drawn + 1)]
+    ws_bytes = sum(f.size for f in until_drawn)
     http = probe.http_bytes(origin + drawn + 1)
+    extensions = probe.compression()
+    wire = sum(probe.wire_size(f, "deflate" in extensions) for f in until_drawn)
     return {
+        "ws_extensions": extensions,
+        "ws_wire_bytes_estimate": wire,
+        "wire_bytes_estimate": wire + http["transfer"],
         "drawn_ms": round(drawn, 1),
         "idle_ms": round(idle, 1),
         "ready_ms": round(max(drawn, idle), 1),
@@ -612,7 +682,7 @@ def filter_change(probe: Probe, app: AppKind, status: str, remove: bool, expecte
         app.add(page, status)
     since = probe.wait_drawn(expected, run.stable_ms)
     t0 = page.evaluate("() => window.__bench.t0")
-    harness.wait_for_app(page, probe.timeout_ms)
+    probe.wait_quiet(run.quiet_ms)  # every rerun the change caused has finished
     if not remove:
         page.keyboard.press("Escape")  # close the options list the pick left open
     page.wait_for_timeout(200)
@@ -654,8 +724,7 @@ def pans_and_zooms(probe: Probe, run: Run) -> dict[str, Any]:
     page = probe.page
     iframe = page.locator(MAP_IFRAME).last
     iframe.scroll_into_view_if_needed()
-    harness.wait_for_app(page, probe.timeout_ms)
-    page.wait_for_timeout(1000)
+    probe.wait_quiet(run.quiet_ms)
     box = iframe.bounding_box()
     if not box:
         raise RuntimeError("the map iframe has no box on the page")
@@ -681,10 +750,9 @@ def pans_and_zooms(probe: Probe, run: Run) -> dict[str, Any]:
             page.mouse.move(cx + dx, cy + dy, steps=10)
             page.mouse.up()
             actions.append("drag")
-        page.wait_for_timeout(700)  # longer than streamlit-folium's 250 ms debounce: each action counts alone
-    page.wait_for_timeout(1500)
-    harness.wait_for_app(page, probe.timeout_ms)  # the reruns the actions caused have finished
-    page.wait_for_timeout(500)
+        page.wait_for_timeout(600)  # longer than streamlit-folium's 250 ms debounce: each action counts alone
+    page.wait_for_timeout(800)
+    probe.wait_quiet(run.quiet_ms)  # the reruns the actions caused have finished
     window_s = time.monotonic() - started
     window = probe.frames[mark:]
     idle_sent = sum(1 for f in idle if f.direction == "s")
@@ -711,31 +779,43 @@ def measure_app(browser: Any, app: AppKind, url: str, data_dir: Path, features: 
     expected_all = app.expected(data_dir, everything)
     expected_without = app.expected(data_dir, without)
     timeout = run.timeout_ms(features)
-    out: dict[str, Any] = {"expected_all": expected_all, "expected_filtered": expected_without}
+    out: dict[str, Any] = {"expected_all": expected_all, "expected_filtered": expected_without, "errors": []}
 
     probe = Probe(browser, url, timeout)
     try:
-        log(f"    first visit (expects {expected_all} features) ...")
-        out["first_visit"] = visit(probe, expected_all, run.stable_ms)
-        samples = []
-        for index in range(plan.repeats):
-            if index:
-                log(f"    filter: add {app.chip(REMOVED_STATUS)} back ...")
-                samples.append(filter_change(probe, app, REMOVED_STATUS, False, expected_all, run))
-            log(f"    filter: remove {app.chip(REMOVED_STATUS)} ({index + 1}/{plan.repeats}) ...")
-            samples.append(filter_change(probe, app, REMOVED_STATUS, True, expected_without, run))
+        progress(f"    first visit (expects {expected_all} features) ...")
+        try:
+            out["first_visit"] = visit(probe, expected_all, run.stable_ms)
+            probe.wait_quiet(run.quiet_ms)
+        except Exception as exc:  # without a drawn map nothing else can be measured on this app
+            out["errors"].append(f"first visit: {exc}")
+            return out
+        samples: list[dict[str, Any]] = []
+        try:
+            for index in range(plan.repeats):
+                if index:
+                    progress(f"    filter: add {app.chip(REMOVED_STATUS)} back ...")
+                    samples.append(filter_change(probe, app, REMOVED_STATUS, False, expected_all, run))
+                progress(f"    filter: remove {app.chip(REMOVED_STATUS)} ({index + 1}/{plan.repeats}) ...")
+                samples.append(filter_change(probe, app, REMOVED_STATUS, True, expected_without, run))
+        except Exception as exc:
+            out["errors"].append(f"filter: {exc}")
         removes = [s for s in samples if s["action"] == "remove"]
         adds = [s for s in samples if s["action"] == "add"]
-        out["filter"] = {
-            "median_ms": round(median([s["ms"] for s in removes]), 1),
-            "first_ms": removes[0]["ms"],
-            "add_back_median_ms": round(median([s["ms"] for s in adds]), 1) if adds else None,
-            "click_sends_a_frame": all(s["sent_frames"] >= 1 for s in samples),
-            "samples": samples,
-        }
+        if removes:
+            out["filter"] = {
+                "median_ms": round(median([s["ms"] for s in removes]), 1),
+                "first_ms": removes[0]["ms"],
+                "add_back_median_ms": round(median([s["ms"] for s in adds]), 1) if adds else None,
+                "click_sends_a_frame": all(s["sent_frames"] >= 1 for s in samples),
+                "samples": samples,
+            }
         if plan.pans:
-            log(f"    {run.pans} pans and zooms ...")
-            out["pans"] = pans_and_zooms(probe, run)
+            progress(f"    {run.pans} pans and zooms ...")
+            try:
+                out["pans"] = pans_and_zooms(probe, run)
+            except Exception as exc:
+                out["errors"].append(f"pans: {exc}")
         out["outside_requests"] = probe.outside
         out["page_errors"] = probe.errors[:10]
     finally:
@@ -744,17 +824,21 @@ def measure_app(browser: Any, app: AppKind, url: str, data_dir: Path, features: 
     if plan.cold:
         colds = []
         for index in range(run.repeats):
-            log(f"    cold start {index + 1}/{run.repeats} ...")
+            progress(f"    cold start {index + 1}/{run.repeats} ...")
             cold = Probe(browser, url, timeout)
             try:
                 colds.append(visit(cold, expected_all, run.stable_ms))
+            except Exception as exc:
+                out["errors"].append(f"cold start: {exc}")
+                break
             finally:
                 cold.close()
-        out["cold_start"] = {
-            "median_ms": round(median([c["ready_ms"] for c in colds]), 1),
-            "samples_ms": [c["ready_ms"] for c in colds],
-            "drawn_ms": [c["drawn_ms"] for c in colds],
-        }
+        if colds:
+            out["cold_start"] = {
+                "median_ms": round(median([c["ready_ms"] for c in colds]), 1),
+                "samples_ms": [c["ready_ms"] for c in colds],
+                "drawn_ms": [c["drawn_ms"] for c in colds],
+            }
     return out
 
 
@@ -794,8 +878,11 @@ def measure_dataset(
         if app is BASELINE and run.baseline_problem:
             result["errors"].append(f"skipped: {run.baseline_problem}")
             continue
+        if app.name in run.broken:
+            result["errors"].append(f"skipped: it failed on a smaller dataset ({run.broken[app.name][:200]})")
+            continue
         if plan.inprocess:
-            log(f"  [{name}] {app.name}: in-process map build ...")
+            progress(f"  [{name}] {app.name}: in-process map build ...")
             try:
                 result["inprocess"] = inprocess(
                     ["build", "--app", app.name, "--data", str(data_dir), "--remove", REMOVED_STATUS],
@@ -807,7 +894,7 @@ def measure_dataset(
                 log(f"    in-process build failed: {str(exc)[-600:]}")
         if browser is None:
             continue
-        log(f"  [{name}] {app.name}: starting the server ...")
+        progress(f"  [{name}] {app.name}: starting the server ...")
         try:
             starter = (
                 harness.running_app(data_dir, run.logs) if app is OURS else running_baseline(data_dir, run.logs, deps)
@@ -815,12 +902,21 @@ def measure_dataset(
             with starter as server:
                 try:
                     result["browser"] = measure_app(browser, app, server.url, data_dir, features, run, plan)
+                    result["errors"] += result["browser"].get("errors", [])
+                    if "first_visit" not in result["browser"]:
+                        run.broken[app.name] = "; ".join(result["browser"].get("errors", []))
+                    if result["browser"].get("errors"):
+                        for error in result["browser"]["errors"]:
+                            log(f"    FAILED: {str(error)[:2000]}")
+                        log(f"    --- server log ({server.log_path}) ---\n{server.log()[-4000:]}")
                 except Exception as exc:
                     result["errors"].append(f"browser: {exc}")
+                    run.broken[app.name] = str(exc)[:200]
                     log(f"    FAILED: {str(exc)[:2000]}")
                     log(f"    --- server log ({server.log_path}) ---\n{server.log()[-4000:]}")
         except Exception as exc:
             result["errors"].append(f"server: {exc}")
+            run.broken[app.name] = f"the server did not start: {str(exc)[:200]}"
             log(f"    the server did not start: {str(exc)[-3000:]}")
     return entry
 
@@ -828,10 +924,10 @@ def measure_dataset(
 def upload_benchmark(run: Run) -> dict[str, Any]:
     n = run.upload_size
     data_dir = run.work / f"upload-{size_label(n)}"
-    log(f"  [upload] preparing a store with {n} parcels and an upload with changes ...")
+    progress(f"  [upload] preparing a store with {n} parcels and an upload with changes ...")
     synthetic.make_data_dir(data_dir, n)
     upload_file = synthetic.write_geojson(run.work / f"upload-{size_label(n)}.geojson", synthetic.upload_variant(n))
-    log("  [upload] timing preview (read + validate + normalise + diff) against a bare pyogrio read ...")
+    progress("  [upload] timing preview (read + validate + normalise + diff) against a bare pyogrio read ...")
     return inprocess(
         ["upload", "--data", str(data_dir), "--file", str(upload_file), "--repeats", str(run.repeats)],
         None,
@@ -842,7 +938,9 @@ def upload_benchmark(run: Run) -> dict[str, Any]:
 def run_all(run: Run, results: dict[str, Any]) -> None:
     run.work.mkdir(parents=True, exist_ok=True)
     run.logs.mkdir(parents=True, exist_ok=True)
+    setup_started = time.monotonic()
     deps, problem = ensure_baseline_deps(run)
+    results["meta"]["baseline_deps_setup_s"] = round(time.monotonic() - setup_started, 1)
     if problem:
         run.baseline_problem = problem
         run.notes.append(problem)
@@ -864,14 +962,14 @@ def run_all(run: Run, results: dict[str, Any]) -> None:
         try:
             for name, n, plan in plans(run):
                 if n:
-                    log(f"[{name}] {n} synthetic parcels ...")
+                    progress(f"[{name}] {n} synthetic parcels ...")
                     fc = synthetic.parcels(n)
                     shape = synthetic.check(fc)
                     data_dir = synthetic.copy_geodata(run.work / f"n{n}")
                     synthetic.publish_layer(data_dir, fc, f"benchmark: {n} synthetic parcels")
                     del fc
                 else:
-                    log(f"[{name}] the shipped geodata (a private copy) ...")
+                    progress(f"[{name}] the shipped geodata (a private copy) ...")
                     shape, data_dir = None, synthetic.copy_geodata(run.work / name)
                 entry = measure_dataset(browser, name, data_dir, n, run, deps, plan)
                 entry["shape"] = shape
@@ -942,81 +1040,127 @@ def meets(key: str, value: float) -> str:
     return "meets target" if ok else "misses target"
 
 
+def ms(value: Any) -> str:
+    return fmt(num(value), "ms")
+
+
+def mb(value: Any) -> str:
+    value = num(value)
+    return "nan" if math.isnan(value) else f"{value / 1e6:,.2f} MB"
+
+
 def print_report(results: dict[str, Any], run: Run, head: dict[str, float]) -> None:
     largest = size_label(run.sizes[-1]) if run.sizes else "?"
+    by_name = {d["dataset"]: d for d in results.get("datasets", [])}
+    width = 124
+    meta_ = results["meta"]
+    mode = f"QUICK run: the '50k' figures are measured at {largest} parcels" if run.quick else "full run"
     log("")
-    log("=" * 118)
-    mode = f"QUICK run: the '50k' figures are at {largest} parcels" if run.quick else "full run"
-    log(f"Planning map vs naive baseline — {mode}; {results['meta'].get('date')} on {results['meta'].get('cpu')}")
-    log("=" * 118)
+    log("=" * width)
+    log(f"Planning map vs naive baseline — {mode}")
+    chromium = meta_.get("chromium", "-")
+    log(f"{meta_.get('date')} · {meta_.get('cpu')} · commit {meta_.get('commit')} · Chromium {chromium}")
+    log("=" * width)
+    log("In the browser (Chromium, 1600x1000; medians of the samples):")
     header = (
-        f"{'data':<8}{'app':<10}{'features':>9}{'first visit':>13}{'bytes sent':>13}{'filter→map':>12}"
-        f"{'(1st)':>9}{'add back':>10}{'py map':>9}{'map args':>11}{'reruns/pans':>13}{'cold start':>12}"
+        f"{'data':<8}{'app':<9}{'features':>9}{'first visit':>13}{'cold start':>12}{'bytes':>11}{'≈wire':>11}"
+        f"{'filter→map':>12}{'1st':>9}{'add back':>10}{'reruns/pans':>13}"
     )
     log(header)
     log("-" * len(header))
     for entry in results.get("datasets", []):
         for name, app in entry["apps"].items():
             b = app.get("browser") or {}
-            ip = dig(app, "inprocess", "filtered") or {}
             pans = b.get("pans")
             log(
-                f"{entry['dataset']:<8}{name:<10}{fmt(b.get('expected_all')):>9}"
-                f"{fmt(num(dig(b, 'first_visit', 'ready_ms')), 'ms'):>13}"
-                f"{fmt(num(dig(b, 'first_visit', 'bytes')), 'MB'):>13}"
-                f"{fmt(num(dig(b, 'filter', 'median_ms')), 'ms'):>12}"
-                f"{fmt(num(dig(b, 'filter', 'first_ms'))):>9}"
+                f"{entry['dataset']:<8}{name:<9}{fmt(b.get('expected_all')):>9}"
+                f"{ms(dig(b, 'first_visit', 'ready_ms')):>13}{ms(dig(b, 'cold_start', 'median_ms')):>12}"
+                f"{mb(dig(b, 'first_visit', 'bytes')):>11}{mb(dig(b, 'first_visit', 'wire_bytes_estimate')):>11}"
+                f"{ms(dig(b, 'filter', 'median_ms')):>12}{fmt(num(dig(b, 'filter', 'first_ms'))):>9}"
                 f"{fmt(num(dig(b, 'filter', 'add_back_median_ms'))):>10}"
-                f"{fmt(num(ip.get('map_ms'))):>9}"
-                f"{fmt(num(ip.get('map_args_bytes')), 'MB'):>11}"
                 f"{(str(pans['rerun_requests']) + '/' + str(len(pans['actions']))) if pans else '-':>13}"
-                f"{fmt(num(dig(b, 'cold_start', 'median_ms')), 'ms'):>12}"
             )
             for error in app.get("errors", []):
-                log(f"{'':<18}! {str(error).splitlines()[0][:150]}")
+                log(f"{'':<17}! {str(error).splitlines()[0][:150]}")
+    log("")
+    log("In-process (AppTest, no browser), the rerun after removing the status:")
+    header = f"{'data':<8}{'app':<9}{'script run':>12}{'map build':>11}{'st_folium':>11}{'map args':>11}"
+    log(header)
+    log("-" * len(header))
+    for entry in results.get("datasets", []):
+        for name, app in entry["apps"].items():
+            ip = dig(app, "inprocess", "filtered")
+            if ip:
+                log(
+                    f"{entry['dataset']:<8}{name:<9}{ms(ip.get('script_ms')):>12}{ms(ip.get('build_ms')):>11}"
+                    f"{ms(ip.get('render_ms')):>11}{mb(ip.get('map_args_bytes')):>11}"
+                )
     upload = results.get("upload") or {}
+    log("")
     if "ratio" in upload:
         log(
-            f"upload {fmt(upload['features'])} features ({fmt(num(upload['file_bytes']), 'MB')}): preview "
-            f"{fmt(upload['preview_ms'], 'ms')} vs bare pyogrio read {fmt(upload['bare_read_ms'], 'ms')} "
-            f"(diff: {upload.get('diff')}, ok={upload.get('ok')})"
+            f"Upload of {fmt(upload['features'])} features ({mb(upload['file_bytes'])}): preview "
+            f"{ms(upload['preview_ms'])} (read+validate {ms(dig(upload, 'stages_ms', 'read_upload'))}, diff "
+            f"{ms(dig(upload, 'stages_ms', 'diff_collections'))}) vs bare pyogrio read {ms(upload['bare_read_ms'])}"
         )
+        log(f"  diff found {upload.get('diff')}; upload ok={upload.get('ok')}")
     elif upload.get("error"):
-        log(f"upload: ! {upload['error'].splitlines()[0][:150]}")
+        log(f"Upload: ! {upload['error'].splitlines()[0][:150]}")
     log("")
-    log("columns: first visit = fresh page to map drawn + Streamlit idle (server just started); bytes sent = websocket")
-    log("frames + HTTP bodies from the app server until the map is drawn; filter→map = median of removing the status")
-    log("chip (1st = the first, uncached removal); py map = in-process map build + st_folium render for the filtered")
-    log("data (ms); map args = what the map component sends; reruns/pans = script reruns caused by pans/zooms.")
+    for line in (
+        "first visit  a new page on a just-started server until the map shows every feature and Streamlit is idle",
+        "cold start   the same in a fresh browser on the warm server (median of the samples)",
+        "bytes        websocket payloads + HTTP bodies from the app server until the map is drawn (≈wire: compressed)",
+        "filter→map   click on the status chip's remove button until the map shows the new set (median of the",
+        "             removals; 1st: the first one, never from the browser's message cache; add back: re-picking it)",
+        "reruns/pans  script reruns caused by drags and wheel zooms on the map",
+    ):
+        log(line)
     log("")
     speedup = head["baseline_filter_ms_50k"] / head["filter_ms_50k"] if head["filter_ms_50k"] else NAN
-    at = f"({largest})" if run.quick else ""
+    at = f" (measured at {largest})" if run.quick else ""
+    ours_big = dig(by_name.get(largest), "apps", "ours", "browser")
+    base_big = dig(by_name.get(largest), "apps", "baseline", "browser")
+    wire_ours, wire_base = (
+        num(dig(ours_big, "first_visit", "wire_bytes_estimate")),
+        num(dig(base_big, "first_visit", "wire_bytes_estimate")),
+    )
     rows = [
-        ("filter_ms_shipped", "filter → map, shipped data, ours", head["filter_ms_shipped"], "ms"),
-        ("filter_ms_50k", f"filter → map, 50k parcels{at}, ours", head["filter_ms_50k"], "ms"),
-        ("speedup_50k", f"filter → map, 50k{at}: baseline / ours", speedup, "x"),
-        ("payload_ratio_50k", f"bytes to draw the map, 50k{at}: ours / baseline", head["payload_ratio_50k"], ""),
-        ("pan_reruns", f"reruns caused by {run.pans} pans/zooms, 50k{at}, ours", head["pan_reruns"], ""),
+        ("filter_ms_shipped", "filter → map, shipped data, ours", head["filter_ms_shipped"], "ms", ""),
+        ("filter_ms_50k", f"filter → map, 50k parcels{at}, ours", head["filter_ms_50k"], "ms", ""),
+        (
+            "speedup_50k",
+            "  baseline / ours (baseline: " + ms(head["baseline_filter_ms_50k"]) + ")",
+            speedup,
+            "x",
+            "",
+        ),
+        (
+            "payload_ratio_50k",
+            f"bytes to draw the map, ours / baseline{at}",
+            head["payload_ratio_50k"],
+            "",
+            f"≈wire: {wire_ours / wire_base:.2f}" if wire_base and not math.isnan(wire_base) else "",
+        ),
+        ("pan_reruns", f"reruns for {run.pans} pans/zooms, ours{at}", head["pan_reruns"], "", ""),
         (
             "validate_ratio_20k",
             f"upload validate+diff / bare read, {size_label(run.upload_size)} features",
             head["validate_ratio_20k"],
             "x",
+            "",
         ),
-        ("cold_start_ms", f"cold start to map drawn + idle, 50k{at}, ours", head["cold_start_ms"], "ms"),
+        ("cold_start_ms", f"cold start to map drawn + idle, ours{at}", head["cold_start_ms"], "ms", ""),
     ]
-    log(f"{'figure':<66}{'value':>12}  {'target':<12}")
-    for key, text, value, unit in rows:
+    log(f"{'figure':<62}{'value':>12}  {'target':<12}")
+    log("-" * 100)
+    for key, text, value, unit, extra in rows:
         digits = 2 if unit in ("x", "") and key != "pan_reruns" else 0
-        log(
-            f"{text:<66}{fmt(value, unit if unit == 'ms' else '', digits) + (unit if unit == 'x' else ''):>12}  "
-            f"{target_text(key):<12}{meets(key, value)}"
-        )
-    base_pans = dig(
-        {d["dataset"]: d for d in results.get("datasets", [])}.get(largest), "apps", "baseline", "browser", "pans"
-    )
+        shown = fmt(value, unit if unit == "ms" else "", digits) + (unit if unit == "x" else "")
+        log(f"{text:<62}{shown:>12}  {target_text(key):<12}{meets(key, value):<15}{extra}")
+    base_pans = dig(base_big, "pans")
     if base_pans:
-        log(f"{'  (baseline reruns for the same pans/zooms)':<66}{base_pans['rerun_requests']:>12}")
+        log(f"{'  the baseline, for the same pans/zooms':<62}{base_pans['rerun_requests']:>12}")
     for note in run.notes:
         log(f"NOTE: {note}")
 
@@ -1059,7 +1203,7 @@ def meta(run: Run) -> dict[str, Any]:
 
 def parse(argv: list[str] | None) -> Run:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small sizes (200 and 1,000 parcels), < 3 minutes")
+    parser.add_argument("--quick", action="store_true", help="small sizes (200 and 2,500 parcels), < 3 minutes")
     parser.add_argument("--out", type=Path, default=None, help="write every figure as JSON here")
     parser.add_argument("--sizes", type=str, default=None, help="parcel counts, e.g. 1000,10000,50000")
     parser.add_argument("--repeats", type=int, default=3, help="samples per timing (median reported)")
@@ -1076,7 +1220,8 @@ def parse(argv: list[str] | None) -> Run:
         sizes=tuple(sorted(sizes)),
         upload_size=QUICK_UPLOAD if args.quick else FULL_UPLOAD,
         repeats=max(1, args.repeats),
-        stable_ms=300 if args.quick else 500,
+        stable_ms=300 if args.quick else 400,
+        quiet_ms=1000 if args.quick else 1500,
         pans=10,
         idle_ms=2000 if args.quick else 5000,
         out=args.out or RESULTS_DIR / f"results-{'quick' if args.quick else 'full'}-{stamp}.json",
