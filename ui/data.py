@@ -25,13 +25,6 @@ def _store(root: str) -> LayerStore:
     return open_store(root or None)
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
-def _layer_frame(root: str, layer: str, number: int, sha256: str) -> gpd.GeoDataFrame:
-    """Keyed on the version's number and hash: a new publish is a new cache entry, never a stale one."""
-    del root, sha256  # part of the cache key only
-    return frame.collection_frame(store().load(layer, number), layer)
-
-
 @dataclass
 class Layers:
     context: gpd.GeoDataFrame
@@ -40,13 +33,21 @@ class Layers:
 
 
 def layers(as_of: dt.date | None = None) -> Layers:
-    """Every layer as in effect on `as_of` (default: today's current versions)."""
+    """Every layer as in effect on `as_of` (default: today's current versions). Only the manifests are read per
+    run; frames are built once per set of versions and shared (treated as read-only: never mutate them)."""
     s = store()
     versions = {layer: (s.effective(layer, as_of) if as_of else s.current(layer)) for layer in schema.LAYER_IDS}
+    key = tuple((layer, v.number, v.sha256) if v else (layer, 0, "") for layer, v in versions.items())
+    context, overlays = _frames(key, os.environ.get(DATA_DIR_ENV, ""))
+    return Layers(context, overlays, versions)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _frames(key: tuple, root: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """cache_resource, not cache_data: no unpickled copy per call (tens of thousands of parcels take seconds)."""
+    del root
     frames = {
-        layer: _layer_frame(str(getattr(s, "root", "")), layer, v.number, v.sha256)
-        for layer, v in versions.items()
-        if v is not None
+        layer: frame.collection_frame(store().load_shared(layer, number), layer) for layer, number, _ in key if number
     }
     overlays = [frames[name] for name in schema.OVERLAY_LAYERS if name in frames and len(frames[name])]
     combined = (
@@ -54,7 +55,7 @@ def layers(as_of: dt.date | None = None) -> Layers:
         if overlays
         else frame.empty_frame()
     )
-    return Layers(frames.get("context", frame.empty_frame()), combined, versions)
+    return frames.get("context", frame.empty_frame()), combined
 
 
 def preview(digest: str, name: str, data: bytes, options: ingest.Options) -> publishing.Preview:

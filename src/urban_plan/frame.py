@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -40,6 +41,11 @@ def collection_frame(fc: dict[str, Any], layer: str) -> gpd.GeoDataFrame:
 
 
 def empty_frame() -> gpd.GeoDataFrame:
+    return _empty().copy()  # building one costs ~10 ms; copies are cheap
+
+
+@functools.cache
+def _empty() -> gpd.GeoDataFrame:
     data = pd.DataFrame({name: pd.Series(dtype=object) for name in COLUMNS})
     data["progress"] = data["progress"].astype(float)
     data["investment_yi"] = data["investment_yi"].astype(float)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterable
@@ -223,9 +224,11 @@ def feature_key_from_text(text: str | None) -> tuple[str, str] | None:
 
 # --- features --------------------------------------------------------------------------------------------------
 
-# Above this many features in one layer the map switches to its fast path: canvas drawing, 5 decimals (~1 m),
-# tooltips with name, status and key only (the details panel has the rest), no popup, no hover highlight.
-LARGE_LAYER = 2000
+# Above this many features in one layer the map switches to its fast path: canvas drawing, coordinates to ~1 m,
+# tooltips with name, status and key only (the details panel has the rest), no popup, no hover highlight, and for
+# polygon or line layers a compact encoding (delta-coded integer coordinates) that the browser expands.
+QUANTUM = 100_000  # coordinate units per degree in the compact encoding (~1 m)
+LARGE_LAYER = 500
 
 
 class _Text(Element):
@@ -266,13 +269,31 @@ class StyledGeoJson(SafeMacro):
         {% macro script(this, kwargs) %}
         (function() {
             var styles = {{ this.styles }};
+            function ring(values, q) {  // delta-coded integers -> [lng, lat] pairs
+                var out = [], x = 0, y = 0;
+                for (var i = 0; i < values.length; i += 2) {
+                    x += values[i]; y += values[i + 1]; out.push([x / q, y / q]);
+                }
+                return out;
+            }
+            function expand(raw) {
+                return {type: 'FeatureCollection', features: raw.f.map(function (f) {
+                    var coords = raw.t === 'P'
+                        ? f[3].map(function (poly) { return poly.map(function (r) { return ring(r, raw.q); }); })
+                        : f[3].map(function (line) { return ring(line, raw.q); });
+                    return {type: 'Feature', properties: {_s: f[0], _n: f[1], _k: raw.l + '/' + f[2]},
+                            geometry: {type: raw.t === 'P' ? 'MultiPolygon' : 'MultiLineString', coordinates: coords}};
+                })};
+            }
             function tip(p) {
                 if (p._tip) { return p._tip; }
                 var s = styles[p._s] || {};
                 return '<div class="up-name">' + p._n + '</div><div>' + (s.label || '') +
                     '</div><div class="up-key">' + p._k + '</div>';
             }
-            var layer = L.geoJson({{ this.data }}, {
+            var raw = {{ this.data }};
+            var data = raw.q ? expand(raw) : raw;
+            var layer = L.geoJson(data, {
                 {% if this.canvas %}renderer: L.canvas({padding: 0.4}),{% endif %}
                 style: function (f) { return styles[f.properties._s] || {}; },
                 pointToLayer: function (f, latlng) {
@@ -321,14 +342,18 @@ class PreparedLayer:
     style_ids: np.ndarray  # of str: each feature's style id
     styles: dict[str, str]  # style id -> style key
     large: bool
+    compact: str = ""  # "": GeoJSON features; "P"/"L": compact polygon/line arrays (see StyledGeoJson)
+    layer: str = ""
 
     def chosen(self, keep: np.ndarray | None = None) -> np.ndarray:
         """Which features to send: those of the rows where `keep` (a boolean array over the rows) is true."""
         return np.ones(len(self.features), dtype=bool) if keep is None else keep[self.rows]
 
     def collection(self, keep: np.ndarray | None = None) -> str:
-        chosen = self.features[self.chosen(keep)]
-        return '{"type":"FeatureCollection","features":[' + ",".join(chosen.tolist()) + "]}"
+        chosen = ",".join(self.features[self.chosen(keep)].tolist())
+        if self.compact:
+            return f'{{"q":{QUANTUM},"t":"{self.compact}","l":{_json(self.layer)},"f":[{chosen}]}}'
+        return '{"type":"FeatureCollection","features":[' + chosen + "]}"
 
 
 def prepare_layer(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...] = ()) -> PreparedLayer:
@@ -351,6 +376,16 @@ def prepare_layer(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...
     rows: list[int] = []
     style_ids: list[str] = []
     styles: dict[str, str] = {}
+    if large and not split.any() and (family := _single_family(geometries)):
+        ids, keys = pd.factorize(prefix + "|whole")
+        styles = {str(i): key for i, key in enumerate(keys)}
+        names = [_json(escape(name)) for name in _names(part, options.lang)]
+        fids = [_json(escape(fid)) for fid in part["id"].astype(str)]
+        shapes = _compact_geometries(geometries, family)
+        encoded = [f"[{i},{n},{k},{g}]" for i, n, k, g in zip(ids, names, fids, shapes, strict=True)]
+        safe = np.array([_script_safe(item) for item in encoded], dtype=object)
+        layer = str(part["layer"].iloc[0])
+        return PreparedLayer(safe, np.arange(len(part)), ids.astype(str).astype(object), styles, True, family, layer)
     if large:
         ids, keys = pd.factorize(prefix + "|whole")
         styles.update({str(i): key for i, key in enumerate(keys)})
@@ -382,6 +417,53 @@ def prepare_layer(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...
             style_ids.append(key)
     safe = np.array([_script_safe(feature) for feature in features], dtype=object)
     return PreparedLayer(safe, np.array(rows, dtype=int), np.array(style_ids, dtype=object), styles, large)
+
+
+def _single_family(geometries: np.ndarray) -> str:
+    """ "P" if every geometry is a (multi)polygon, "L" if every one is a (multi)line, else ""."""
+    types = set(shapely.get_type_id(geometries).tolist())
+    if types <= {3, 6}:
+        return "P"
+    if types <= {1, 5}:
+        return "L"
+    return ""
+
+
+def _compact_geometries(geometries: np.ndarray, family: str) -> list[str]:
+    """Each geometry as nested arrays of delta-coded integers: [[[x0,y0,dx1,dy1,...], ...rings], ...polygons] or
+    [[x0,y0,dx1,dy1,...], ...lines]. Integers in QUANTUM per degree; the first pair of each ring is absolute."""
+    del family  # the ragged array says which nesting it has
+    kind, coords, offsets = shapely.to_ragged_array(geometries)
+    q = np.round(coords * QUANTUM).astype(np.int64)
+    parts = offsets[0]
+    delta = q.copy()
+    delta[1:] -= q[:-1]
+    delta[parts[:-1]] = q[parts[:-1]]  # ring starts stay absolute
+    text = delta.ravel().astype(str)
+    pieces = ["[" + ",".join(text[2 * a : 2 * b].tolist()) + "]" for a, b in itertools.pairwise(parts)]
+    for level in offsets[1:]:
+        pieces = ["[" + ",".join(pieces[a:b]) + "]" for a, b in itertools.pairwise(level)]
+    if kind in (shapely.GeometryType.POLYGON, shapely.GeometryType.LINESTRING):
+        pieces = [f"[{piece}]" for piece in pieces]  # single parts: one more level, as for their Multi forms
+    return pieces
+
+
+def decode_compact(data: dict[str, Any]) -> dict[str, Any]:
+    """The FeatureCollection a compact layer stands for (what the browser builds; for tests and checks)."""
+
+    def ring(values: list[int]) -> list[list[float]]:
+        xs, ys = np.cumsum(values[0::2]), np.cumsum(values[1::2])
+        return [[x / data["q"], y / data["q"]] for x, y in zip(xs.tolist(), ys.tolist(), strict=True)]
+
+    features = []
+    for style, name, fid, shape in data["f"]:
+        if data["t"] == "P":
+            geometry = {"type": "MultiPolygon", "coordinates": [[ring(r) for r in polygon] for polygon in shape]}
+        else:
+            geometry = {"type": "MultiLineString", "coordinates": [ring(line) for line in shape]}
+        properties = {"_s": style, "_n": name, "_k": f"{data['l']}/{fid}"}
+        features.append({"type": "Feature", "properties": properties, "geometry": geometry})
+    return {"type": "FeatureCollection", "features": features}
 
 
 def styled_layer(
@@ -433,7 +515,8 @@ def _layer(part: pd.DataFrame, options: MapOptions, style: Any, extra: tuple[str
 
 def embedded_collections(html: str) -> list[dict[str, Any]]:
     """The FeatureCollections a rendered map carries (each on one line): for tests and checks of exports."""
-    return [json.loads(block) for block in re.findall(r'L\.geoJson\((\{"type":"FeatureCollection".*), \{\n', html)]
+    blocks = [json.loads(block) for block in re.findall(r"var raw = (\{.*\});\n", html)]
+    return [decode_compact(block) if "q" in block else block for block in blocks]
 
 
 def _json(value: Any) -> str:

@@ -49,7 +49,7 @@ def preview(store: LayerStore, name: str, data: bytes, options: ingest.Options) 
     against = store.current(options.layer)
     changes = None
     if result.ok and result.collection is not None:
-        old = store.load(options.layer, against.number) if against else None
+        old = store.load_shared(options.layer, against.number) if against else None
         changes = diff.diff_collections(old, result.collection)
     return Preview(options.layer, result, base, against, changes)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import collections
 import contextlib
 import datetime as dt
 import hashlib
@@ -10,6 +11,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,6 +24,7 @@ from urban_plan import diff, documents, schema
 DATA_DIR_ENV = "URBAN_PLAN_DATA_DIR"
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "geodata"
 LOCK_TIMEOUT_S = 30.0
+PARSED_CACHE_SIZE = 8
 
 
 class StoreError(Exception):
@@ -95,6 +98,10 @@ class LayerStore(abc.ABC):
     @abc.abstractmethod
     def load(self, collection: str, number: int | None = None) -> Any:
         """The payload of a version (default: the current one, see `current`)."""
+
+    def load_shared(self, collection: str, number: int | None = None) -> Any:
+        """A payload for reading only (backends may cache it); defaults to a fresh `load`."""
+        return self.load(collection, number)
 
     @abc.abstractmethod
     def _commit(self, collection: str, payload: Any, info_for: Callable[[int, Any], VersionInfo]) -> VersionInfo:
@@ -193,6 +200,10 @@ class FileLayerStore(LayerStore):
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).resolve()
         self._lock_path = self.root / "store" / ".lock"
+        # Parsed versions, by (collection, number, sha256): version files never change, and parsing a layer of
+        # 20,000 parcels costs most of a second. Shared objects: callers treat what `load` returns as read-only.
+        self._parsed: collections.OrderedDict[tuple[str, int, str], Any] = collections.OrderedDict()
+        self._parsed_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"FileLayerStore({str(self.root)!r})"
@@ -207,6 +218,21 @@ class FileLayerStore(LayerStore):
 
     def load(self, collection: str, number: int | None = None) -> Any:
         return json.loads(self.load_bytes(collection, number))
+
+    def load_shared(self, collection: str, number: int | None = None) -> Any:
+        """Like `load`, but the parsed payload is kept and shared between callers: never modify it."""
+        info = self._find(collection, number)
+        key = (collection, info.number, info.sha256)
+        with self._parsed_lock:
+            if key in self._parsed:
+                self._parsed.move_to_end(key)
+                return self._parsed[key]
+        payload = json.loads(self._read_verified(collection, info))
+        with self._parsed_lock:
+            self._parsed[key] = payload
+            while len(self._parsed) > PARSED_CACHE_SIZE:
+                self._parsed.popitem(last=False)
+        return payload
 
     def load_bytes(self, collection: str, number: int | None = None) -> bytes:
         """The stored bytes of a version, exactly as written and checked against the manifest's SHA-256."""

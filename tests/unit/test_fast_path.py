@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import folium
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+import shapely.affinity
 
 from urban_plan import filters, frame, mapping, progress, schema
 from urban_plan.filters import Criteria
@@ -106,3 +108,25 @@ def test_large_layers_are_lean_and_drawn_on_canvas() -> None:
     assert "L.canvas(" in text and "_pop" not in text.replace("\\u005f", "_").split("onEachFeature")[0]
     small = mapping.prepare_layer(rated.head(10), mapping.MapOptions())
     assert not small.large and '"\\u005fpop"' in small.features[0]
+
+
+@pytest.mark.parametrize("shape", ["polygons", "multipolygons", "lines"])
+def test_the_compact_encoding_of_a_large_layer_decodes_to_the_same_shapes_within_a_metre(shape: str) -> None:
+    layer = parcels(mapping.LARGE_LAYER + 10)
+    if shape == "multipolygons":
+        layer["geometry"] = [shapely.MultiPolygon([g, shapely.affinity.translate(g, 0.5)]) for g in layer.geometry]
+    if shape == "lines":
+        layer["geometry"] = layer.geometry.boundary
+        layer["layer"] = "roads"
+        layer["progress"] = np.nan  # no completed-share pieces: the compact path
+    prepared = mapping.prepare_layer(layer, mapping.MapOptions())
+    assert prepared.compact == ("L" if shape == "lines" else "P")
+    html = folium.Map(tiles=None).add_child(mapping.styled_layer(prepared, mapping.MapOptions(), lambda f: {}))
+    (decoded,) = mapping.embedded_collections(html.get_root().render())
+    got = shapely.from_geojson([json.dumps(f["geometry"]) for f in decoded["features"]])
+    distances = shapely.hausdorff_distance(got, shapely.force_2d(layer.geometry.values))
+    assert distances.max() < 1.5e-5  # about a metre
+    assert [f["properties"]["_k"] for f in decoded["features"]][:2] == [
+        f"{layer['layer'].iloc[0]}/p0",
+        f"{layer['layer'].iloc[0]}/p1",
+    ]
