@@ -28,7 +28,7 @@ if view.compare:
 map_col, details_col = st.columns([3, 1], gap="medium")
 with map_col:
     result = st_folium(
-        mapping.base_map(layers.context, options),
+        mapping.base_map(layers.context, options, data.prepared_context(view.as_of, options)),
         key=f"map-{lang}-{view.basemap}-{view.colour_by}",
         feature_group_to_add=groups,
         layer_control=mapping.layer_control(),

@@ -28,7 +28,7 @@ if view.compare:
     changed = data.changes(view.compare, view.as_of, lang)
     groups.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))
 st_folium(
-    mapping.base_map(layers.context, options),
+    mapping.base_map(layers.context, options, data.prepared_context(view.as_of, options)),
     key=f"present-{lang}-{view.basemap}-{view.colour_by}",
     feature_group_to_add=groups,
     layer_control=mapping.layer_control(),

@@ -156,3 +156,15 @@ def _prepared(
 def _versions_key(current: Layers) -> tuple:
     versions = ((name, v.number, v.sha256) if v else (name, 0, "") for name, v in current.versions.items())
     return (*versions, os.environ.get(DATA_DIR_ENV, ""))
+
+
+def prepared_context(as_of: dt.date | None, options: mapping.MapOptions) -> mapping.PreparedLayer:
+    """The base layer as the browser gets it, built once per data version and map style."""
+    current = layers(as_of)
+    return _prepared_context(_versions_key(current), as_of, options)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _prepared_context(versions: tuple, as_of: dt.date | None, options: mapping.MapOptions) -> mapping.PreparedLayer:
+    del versions
+    return mapping.prepare_layer(layers(as_of).context, options)

@@ -64,8 +64,11 @@ class MapOptions:
         return 1.6 if self.presentation else 1.0
 
 
-def base_map(context: pd.DataFrame, options: MapOptions = MapOptions()) -> folium.Map:
-    """Everything that does not change with filters. Kept stable so streamlit-folium never remounts it."""
+def base_map(
+    context: pd.DataFrame, options: MapOptions = MapOptions(), prepared: PreparedLayer | None = None
+) -> folium.Map:
+    """Everything that does not change with filters. Kept stable so streamlit-folium never remounts it.
+    `prepared`: the context layer already prepared (pages cache it per data version)."""
     lang = options.lang
     m = folium.Map(
         location=[37.01, 117.16],
@@ -94,7 +97,7 @@ def base_map(context: pd.DataFrame, options: MapOptions = MapOptions()) -> foliu
         tiles.add_to(m)
         if index == 0:  # one quiet notice when tiles cannot load (no internet): the overlays stay
             TileErrorNotice(tiles, t("map.tiles_failed", lang)).add_to(m)
-    context_group(context, options).add_to(m)
+    context_group(context, options, prepared).add_to(m)
     fullscreen = folium.plugins.Fullscreen(
         position="topleft", title=t("map.fullscreen", lang), title_cancel=t("map.fullscreen_exit", lang)
     )
@@ -124,11 +127,13 @@ def base_map(context: pd.DataFrame, options: MapOptions = MapOptions()) -> foliu
     return m
 
 
-def context_group(context: pd.DataFrame, options: MapOptions = MapOptions()) -> folium.FeatureGroup:
+def context_group(
+    context: pd.DataFrame, options: MapOptions = MapOptions(), prepared: PreparedLayer | None = None
+) -> folium.FeatureGroup:
     """The district boundary, rivers, lake and G220: the offline base. Not filtered, but can be toggled."""
     group = folium.FeatureGroup(name=t("layer.context", options.lang), overlay=True, control=True, show=True)
     if len(context):
-        _layer(context, options, _context_style).add_to(group)
+        styled_layer(prepared or prepare_layer(context, options), options, _context_style).add_to(group)
     return group
 
 
