@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -193,7 +193,3 @@ def kpis(shown: pd.DataFrame, all_overlays: pd.DataFrame) -> Kpis:
         projects_shown=int((shown["layer"] == "projects").sum()) if len(shown) else 0,
         projects_total=int((all_overlays["layer"] == "projects").sum()) if len(all_overlays) else 0,
     )
-
-
-def with_layers(criteria: Criteria, layers: set[str]) -> Criteria:
-    return replace(criteria, layers=frozenset(layers) & frozenset(schema.OVERLAY_LAYERS))
