@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import streamlit as st
-from streamlit_folium import st_folium
 
 from ui import data, exports, state, widgets
 from urban_plan import mapping
@@ -27,16 +26,9 @@ if view.compare:
     groups.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))
 map_col, details_col = st.columns([3, 1], gap="medium")
 with map_col:
-    result = st_folium(
-        mapping.base_map(layers.context, options, data.prepared_context(view.as_of, options)),
-        key=f"map-{lang}-{view.basemap}-{view.colour_by}",
-        feature_group_to_add=groups,
-        layer_control=mapping.layer_control(),
-        center=(view.extent.lat, view.extent.lon) if view.extent else None,
-        zoom=view.extent.zoom if view.extent else None,
-        returned_objects=["last_object_clicked_tooltip"],  # only clicks rerun the script; pans and zooms do not
-        use_container_width=True,
-        height=640,
+    # Only clicks rerun the script (the clicked feature's tooltip names it); pans and zooms do not.
+    result = widgets.planning_map(
+        view, drawn, groups, options, name="map", height=640, returned_objects=["last_object_clicked_tooltip"]
     )
 with details_col:
     st.subheader(t("map.details", lang))

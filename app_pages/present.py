@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from streamlit_folium import st_folium
-
 from ui import auth, data, presenting, state, widgets
 from urban_plan import mapping
 from urban_plan.i18n import pick, t
@@ -16,7 +14,6 @@ views = (saved or {}).get("views", [])
 presenting.open_requested_view(views)
 view = state.view()
 
-layers = data.layers(view.as_of)
 options = state.map_options(presentation=True, forward_keys=True, url_extent=True)
 drawn = data.map_data(view.as_of, view.criteria, state.thresholds(), options)
 current = next((v for v in views if v["id"] == view.view), None)
@@ -27,17 +24,7 @@ groups = mapping.prepared_overlay_groups(*drawn.groups_input, options)
 if view.compare:
     changed = data.changes(view.compare, view.as_of, lang)
     groups.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))
-st_folium(
-    mapping.base_map(layers.context, options, data.prepared_context(view.as_of, options)),
-    key=f"present-{lang}-{view.basemap}-{view.colour_by}",
-    feature_group_to_add=groups,
-    layer_control=mapping.layer_control(),
-    center=(view.extent.lat, view.extent.lon) if view.extent else None,
-    zoom=view.extent.zoom if view.extent else None,
-    returned_objects=[],
-    use_container_width=True,
-    height=760,
-)
+widgets.planning_map(view, drawn, groups, options, name="present", height=760, returned_objects=[])
 presenting.step_buttons(views, lang)
 actor = auth.current_actor()
 if actor is not None and actor.may_write("views"):

@@ -112,6 +112,11 @@ class MapData:
     shown: gpd.GeoDataFrame  # filtered and rated
     groups_input: tuple[dict[str, mapping.PreparedLayer], dict[str, np.ndarray], dict[str, int]]
 
+    @property
+    def shared(self) -> list[mapping.PreparedLayer]:
+        """Large layers sent with the base map (their digests belong in the map's key: new data remounts it)."""
+        return mapping.shared_overlays(self.groups_input[0])
+
 
 def rated(as_of: dt.date | None, thresholds: progress.Thresholds, lang: str) -> gpd.GeoDataFrame:
     """All overlays as of a date, with plan-versus-actual columns; computed once per data version and date."""

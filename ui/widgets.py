@@ -116,6 +116,35 @@ def field_mapping_editor(source_fields: list[str], field_map: dict[str, str | No
     return {row.source: (row.target or None) for row in edited.itertuples()}
 
 
+def planning_map(
+    view: ViewState,
+    drawn: data.MapData,
+    groups: list,
+    options: mapping.MapOptions,
+    *,
+    name: str,
+    height: int,
+    returned_objects: list[str],
+) -> dict | None:
+    """The planning map of the map and presentation pages. Large layers travel as page data blocks that stay
+    unchanged while filters change (see mapping.shared_data_html); the map's key names the data, so new data
+    remounts it, while filter changes only replace its overlay groups and keep the view."""
+    context = data.prepared_context(view.as_of, options)
+    if drawn.shared:
+        st.html(mapping.shared_data_html(drawn.shared, options), unsafe_allow_javascript=True)  # inert JSON only
+    return st_folium(
+        mapping.base_map(data.layers(view.as_of).context, options, context),
+        key=f"{name}-{view.lang}-{view.basemap}-{view.colour_by}-{mapping.mount_key(context, *drawn.shared)}",
+        feature_group_to_add=groups,
+        layer_control=mapping.layer_control(),
+        center=(view.extent.lat, view.extent.lon) if view.extent else None,
+        zoom=view.extent.zoom if view.extent else None,
+        returned_objects=returned_objects,
+        use_container_width=True,
+        height=height,
+    )
+
+
 def change_preview(changes: diff.CollectionDiff, old: dict | None, new: dict, layer: str, lang: str) -> None:
     """An upload's changes: counts, the field-by-field table, and the map (added, changed, removed, unchanged)."""
     counts = changes.counts()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import itertools
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import folium
@@ -145,10 +148,27 @@ def prepared_overlay_groups(
     for layer in schema.OVERLAY_LAYERS:
         name = t("map.layer_count", options.lang, layer=label("layer", layer, options.lang), count=counts.get(layer, 0))
         group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
-        if layer in prepared and counts.get(layer, 0):
-            styled_layer(prepared[layer], options, _overlay_style, keep.get(layer)).add_to(group)
+        part = prepared.get(layer)
+        if part and part.shared:  # its data is on the page (see shared_data_html): send only the selection,
+            SelectedLayer(part, part.chosen(keep.get(layer))).add_to(group)  # even an empty one
+        elif part and counts.get(layer, 0):
+            styled_layer(part, options, _overlay_style, keep.get(layer)).add_to(group)
         groups.append(group)
     return groups
+
+
+def shared_overlays(prepared: dict[str, PreparedLayer]) -> list[PreparedLayer]:
+    """The prepared overlay layers whose data the page carries (see shared_data_html)."""
+    return [part for part in prepared.values() if part.shared]
+
+
+def mount_key(*prepared: PreparedLayer | None) -> str:
+    """A short name for a map's data: part of the map's key, so new data remounts the map (and the browser
+    lets go of the layers it built for the old data)."""
+    content = hashlib.blake2b(digest_size=6)
+    for part in prepared:
+        content.update((part.digest if part else "-").encode())
+    return content.hexdigest()
 
 
 def overlay_groups(
@@ -273,49 +293,9 @@ class StyledGeoJson(SafeMacro):
         """
         {% macro script(this, kwargs) %}
         (function() {
-            var styles = {{ this.styles }};
-            function ring(values, q) {  // delta-coded integers -> [lng, lat] pairs
-                var out = [], x = 0, y = 0;
-                for (var i = 0; i < values.length; i += 2) {
-                    x += values[i]; y += values[i + 1]; out.push([x / q, y / q]);
-                }
-                return out;
-            }
-            function expand(raw) {
-                return {type: 'FeatureCollection', features: raw.f.map(function (f) {
-                    var coords = raw.t === 'P'
-                        ? f[3].map(function (poly) { return poly.map(function (r) { return ring(r, raw.q); }); })
-                        : f[3].map(function (line) { return ring(line, raw.q); });
-                    return {type: 'Feature', properties: {_s: f[0], _n: f[1], _k: raw.l + '/' + f[2]},
-                            geometry: {type: raw.t === 'P' ? 'MultiPolygon' : 'MultiLineString', coordinates: coords}};
-                })};
-            }
-            function tip(p) {
-                if (p._tip) { return p._tip; }
-                var s = styles[p._s] || {};
-                return '<div class="up-name">' + p._n + '</div><div>' + (s.label || '') +
-                    '</div><div class="up-key">' + p._k + '</div>';
-            }
+            {{ this.build_js }}
             var raw = {{ this.data }};
-            var data = raw.q ? expand(raw) : raw;
-            var layer = L.geoJson(data, {
-                {% if this.canvas %}renderer: L.canvas({padding: 0.4}),{% endif %}
-                style: function (f) { return styles[f.properties._s] || {}; },
-                pointToLayer: function (f, latlng) {
-                    return L.circleMarker(latlng, Object.assign({radius: 7}, styles[f.properties._s] || {}));
-                },
-                onEachFeature: function (f, l) {
-                    l.bindTooltip(function () { return tip(f.properties); }, {sticky: true, className: 'up-tip'});
-                    if (f.properties._pop) {
-                        l.bindPopup(f.properties._pop, {maxWidth: 340, autoPan: false, className: 'up-pop'});
-                    }
-                    {% if not this.canvas %}
-                    l.on('mouseover', function () { if (l.setStyle) { l.setStyle({weight: 8, opacity: 1}); } });
-                    l.on('mouseout', function () { if (l.setStyle) { l.setStyle(styles[f.properties._s] || {}); } });
-                    {% endif %}
-                }
-            });
-            layer.addTo({{ this._parent.get_name() }});
+            upBuild(raw, {{ this.styles }}, {{ this.canvas }}).addTo({{ this._parent.get_name() }});
         })();
         {% endmacro %}
         """
@@ -324,9 +304,165 @@ class StyledGeoJson(SafeMacro):
     def __init__(self, data: str, styles: dict[str, dict[str, Any]], canvas: bool) -> None:
         super().__init__()
         self._name = "StyledGeoJson"
+        self.build_js = _BUILD_JS
         self.data = data
         self.styles = _script_json(styles)
-        self.canvas = canvas
+        self.canvas = "true" if canvas else "false"
+
+
+def shared_data_html(shared: Iterable[PreparedLayer], options: MapOptions) -> str:
+    """Large overlay layers' every feature with their style tables, as inert JSON blocks for the page (outside the
+    map): filter changes then send the map only which features to show (SelectedLayer), and the browser reuses
+    the Leaflet layers it built instead of parsing megabytes and building tens of thousands of polygons again.
+
+    Outside the map's arguments because streamlit-folium sends those, whole, on every rerun; an unchanged page
+    element costs Streamlit a cache reference instead. Names are escaped and the JSON is script-safe."""
+    blocks = []
+    for part in shared:
+        styles = _script_json(style_table(part, options, _overlay_style))
+        blocks.append(
+            f'<script type="application/json" id="up-shared-{part.digest}">'
+            f'{{"styles":{styles},"data":{part.whole}}}</script>'
+        )
+    return "".join(blocks)
+
+
+class SelectedLayer(SafeMacro):
+    """The features of a shared layer (see shared_data_html) that the filters keep, as a bit mask (one bit per
+    feature, base64).
+
+    The features stay in one Leaflet group across filter changes and only the difference is added or removed:
+    streamlit-folium replaces the feature groups on every change, which would otherwise take every polygon off
+    the map and put most of them back. The group follows its feature group (the layer control's tick box) and
+    hides when no newer selection has taken it over."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            {{ this.build_js }}
+            var key = {{ this.key }}, owner = {{ this._parent.get_name() }};
+            var all = window.upShared = window.upShared || {};
+            var shared = all[key];
+            if (!shared) {
+                shared = all[key] = {group: L.featureGroup(), bits: ''};
+                // streamlit-folium listens for clicks on the layers on the map when the map updates; features
+                // added later (the page's data arriving late) reach it through the current feature group.
+                shared.group.on('click', function (e) { if (shared.owner) { shared.owner.fire('click', e); } });
+            }
+            shared.want = atob({{ this.mask }});
+            shared.owner = owner;
+            function show(map, on) {
+                if (on) { map.addLayer(shared.group); } else { map.removeLayer(shared.group); }
+                map.getContainer().classList.toggle('up-over-canvas', on);
+            }
+            owner.on('add', function () { if (shared.owner === owner) { show(owner._map, true); } });
+            owner.on('remove', function (e) {
+                var map = e.target._map || window.map;
+                setTimeout(function () {  // replaced by a newer selection in this same update: stay
+                    if (shared.owner === owner && map && map.hasLayer(shared.group)) { show(map, false); }
+                }, 0);
+            });
+            function block() {  // the page's data block (the map is in an iframe of the page), or this document's
+                var id = 'up-shared-' + key, node = document.getElementById(id);
+                try { node = node || window.parent.document.getElementById(id); } catch (e) { node = null; }
+                return node;
+            }
+            function apply() {
+                if (!shared.layers) {
+                    var node = block();
+                    if (!node) {  // the page element may arrive just after the map: look again shortly
+                        clearTimeout(shared.waiting);
+                        shared.waiting = setTimeout(apply, 50);
+                        return;
+                    }
+                    var parsed = JSON.parse(node.textContent);
+                    shared.layers = upBuild(parsed.data, parsed.styles, true).getLayers();  // once per map
+                }
+                var layers = shared.layers, group = shared.group, bits = shared.want, old = shared.bits;
+                for (var b = 0; b < bits.length; b++) {
+                    var now = bits.charCodeAt(b), before = b < old.length ? old.charCodeAt(b) : 0;
+                    if (now === before) { continue; }
+                    for (var i = b * 8; i < Math.min(b * 8 + 8, layers.length); i++) {
+                        var bit = 1 << (i & 7);
+                        if ((now & bit) && !(before & bit)) { group.addLayer(layers[i]); }
+                        else if (!(now & bit) && (before & bit)) { group.removeLayer(layers[i]); }
+                    }
+                }
+                shared.bits = bits;
+            }
+            apply();
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, prepared: PreparedLayer, chosen: np.ndarray) -> None:
+        super().__init__()
+        self._name = "SelectedLayer"
+        self.build_js = _BUILD_JS
+        self.key = _json(prepared.digest)
+        self.mask = _json(encode_mask(chosen))
+
+
+def encode_mask(chosen: np.ndarray) -> str:
+    """A boolean array as base64 bits, least significant bit first (what SelectedLayer reads)."""
+    return base64.b64encode(np.packbits(np.asarray(chosen, dtype=bool), bitorder="little").tobytes()).decode()
+
+
+def decode_mask(text: str, n: int) -> np.ndarray:
+    return np.unpackbits(np.frombuffer(base64.b64decode(text), dtype=np.uint8), count=n, bitorder="little").astype(bool)
+
+
+# Builds a Leaflet layer from a layer's browser data (GeoJSON or the compact encoding) and its style table.
+_BUILD_JS = """
+function upBuild(raw, styles, canvas) {
+    function ring(values, q) {  // delta-coded integers -> [lng, lat] pairs
+        var out = [], x = 0, y = 0;
+        for (var i = 0; i < values.length; i += 2) {
+            x += values[i]; y += values[i + 1]; out.push([x / q, y / q]);
+        }
+        return out;
+    }
+    function expand(raw) {
+        return {type: 'FeatureCollection', features: raw.f.map(function (f) {
+            var coords = raw.t === 'P'
+                ? f[3].map(function (poly) { return poly.map(function (r) { return ring(r, raw.q); }); })
+                : f[3].map(function (line) { return ring(line, raw.q); });
+            return {type: 'Feature', properties: {_s: f[0], _n: f[1], _k: raw.l + '/' + f[2]},
+                    geometry: {type: raw.t === 'P' ? 'MultiPolygon' : 'MultiLineString', coordinates: coords}};
+        })};
+    }
+    function tip(p) {
+        if (p._tip) { return p._tip; }
+        var s = styles[p._s] || {};
+        return '<div class="up-name">' + p._n + '</div><div>' + (s.label || '') +
+            '</div><div class="up-key">' + p._k + '</div>';
+    }
+    var options = {
+        style: function (f) {
+            var s = styles[f.properties._s] || {}, area = f.geometry && /Polygon/.test(f.geometry.type);
+            return canvas || !area ? s : Object.assign({}, s, {className: (s.className || '') + ' up-area'});
+        },
+        pointToLayer: function (f, latlng) {
+            return L.circleMarker(latlng, Object.assign({radius: 7}, styles[f.properties._s] || {}));
+        },
+        onEachFeature: function (f, l) {
+            // A string, not a function: streamlit-folium reads a clicked feature's tooltip content as text.
+            l.bindTooltip(tip(f.properties), {sticky: true, className: 'up-tip'});
+            if (f.properties._pop) {
+                l.bindPopup(f.properties._pop, {maxWidth: 340, autoPan: false, className: 'up-pop'});
+            }
+            if (!canvas) {
+                l.on('mouseover', function () { if (l.setStyle) { l.setStyle({weight: 8, opacity: 1}); } });
+                l.on('mouseout', function () { if (l.setStyle) { l.setStyle(styles[f.properties._s] || {}); } });
+            }
+        }
+    };
+    if (canvas) { options.renderer = L.canvas({padding: 0.4}); }
+    return L.geoJson(raw.q ? expand(raw) : raw, options);
+}
+"""
 
 
 def layer_geojson(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...] = ()) -> str:
@@ -349,13 +485,28 @@ class PreparedLayer:
     large: bool
     compact: str = ""  # "": GeoJSON features; "P"/"L": compact polygon/line arrays (see StyledGeoJson)
     layer: str = ""
+    digest: str = ""  # of everything the browser gets: names the layer's shared copy in the browser
+
+    @property
+    def shared(self) -> bool:
+        """Carried by the page (shared_data_html), selected by a bit mask: large, one feature per row."""
+        return self.large and bool(self.compact)
 
     def chosen(self, keep: np.ndarray | None = None) -> np.ndarray:
         """Which features to send: those of the rows where `keep` (a boolean array over the rows) is true."""
         return np.ones(len(self.features), dtype=bool) if keep is None else keep[self.rows]
 
     def collection(self, keep: np.ndarray | None = None) -> str:
-        chosen = ",".join(self.features[self.chosen(keep)].tolist())
+        if keep is None:
+            return self.whole
+        return self._collection(",".join(self.features[keep[self.rows]].tolist()))
+
+    @functools.cached_property
+    def whole(self) -> str:
+        """Every feature (a shared layer's copy for the base map: joined once, not on every rerun)."""
+        return self._collection(",".join(self.features.tolist()))
+
+    def _collection(self, chosen: str) -> str:
         if self.compact:
             return f'{{"q":{QUANTUM},"t":"{self.compact}","l":{_json(self.layer)},"f":[{chosen}]}}'
         return '{"type":"FeatureCollection","features":[' + chosen + "]}"
@@ -363,6 +514,15 @@ class PreparedLayer:
 
 def prepare_layer(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...] = ()) -> PreparedLayer:
     """Build every feature's browser string. Large layers take the lean, vectorised path."""
+    prepared = _prepare(part, options, extra)
+    content = hashlib.blake2b(digest_size=12)
+    for text in (prepared.compact, prepared.layer, _json(prepared.styles), options.lang, *prepared.features):
+        content.update(text.encode())
+        content.update(b"\n")
+    return replace(prepared, digest=content.hexdigest())
+
+
+def _prepare(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...]) -> PreparedLayer:
     if not len(part):
         return PreparedLayer(np.array([], dtype=object), np.array([], dtype=int), np.array([], dtype=object), {}, False)
     large = len(part) > LARGE_LAYER
@@ -475,16 +635,24 @@ def styled_layer(
     prepared: PreparedLayer, options: MapOptions, style: Any, keep: np.ndarray | None = None
 ) -> StyledGeoJson:
     """The map element for a prepared layer (optionally only the rows in `keep`)."""
-    styles = {}
     used = set(prepared.style_ids[prepared.chosen(keep)].tolist())  # only the styles of what is sent
+    return StyledGeoJson(prepared.collection(keep), style_table(prepared, options, style, used), prepared.large)
+
+
+def style_table(
+    prepared: PreparedLayer, options: MapOptions, style: Any, used: set[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Style id -> Leaflet style (with the status or rating label for tooltips), for the ids in `used` (all
+    when None)."""
+    styles = {}
     for style_id, key in prepared.styles.items():
-        if style_id not in used:
+        if used is not None and style_id not in used:
             continue
         entry = style({"properties": {"_s": key}})
         fill = key.split("|")[1]
         entry["label"] = escape(label("rating" if fill in progress.RATINGS else "status", fill, options.lang))
         styles[style_id] = entry
-    return StyledGeoJson(prepared.collection(keep), styles, canvas=prepared.large)
+    return styles
 
 
 def _slug_columns(columns: list[pd.Series]) -> pd.Series:
@@ -518,9 +686,20 @@ def _layer(part: pd.DataFrame, options: MapOptions, style: Any, extra: tuple[str
     return styled_layer(prepare_layer(part, options, extra), options, style)
 
 
+_RAW_BLOCK = re.compile(r"var raw = (\{.*\});\n")
+_SHARED_BLOCK = re.compile(r'<script type="application/json" id="up-shared-([0-9a-f]+)">(.*?)</script>')
+_SELECTION = re.compile(r"var key = (\"[0-9a-f]+\"),[\s\S]*?shared\.want = atob\((\"[^\"]*\")\)")
+
+
 def embedded_collections(html: str) -> list[dict[str, Any]]:
-    """The FeatureCollections a rendered map carries (each on one line): for tests and checks of exports."""
-    blocks = [json.loads(block) for block in re.findall(r"var raw = (\{.*\});\n", html)]
+    """The FeatureCollections a rendered map draws (each on one line): for tests and checks of exports. A shared
+    layer counts with the features its selection shows."""
+    blocks = [json.loads(block) for block in _RAW_BLOCK.findall(html)]
+    shared = {key: json.loads(text)["data"] for key, text in _SHARED_BLOCK.findall(html)}
+    for key, mask in _SELECTION.findall(html):
+        whole = shared[json.loads(key)]
+        shown = decode_mask(json.loads(mask), len(whole["f"]))
+        blocks.append({**whole, "f": [f for f, show in zip(whole["f"], shown, strict=True) if show]})
     return [decode_compact(block) if "q" in block else block for block in blocks]
 
 
@@ -933,6 +1112,9 @@ html .folium-map, html .leaflet-container {{ background: {MAP_BACKGROUND};
 .up-stamp-title {{ font-weight: 700; font-size: 16px; color: #111; }}
 .up-stamp-line {{ font-size: 12.5px; color: #333; }}
 .up-north {{ background: rgba(255,255,255,.85); border-radius: 6px; padding: 2px 4px; }}
+/* Over a canvas layer, areas drawn as SVG (above the canvas) take clicks on their outline only: otherwise the
+   district or a planning area would catch every click meant for the parcels inside it. */
+.up-over-canvas .leaflet-overlay-pane path.up-area {{ pointer-events: visibleStroke; }}
 """
 
 # Projectors wash out thin lines and small type: bigger, darker, heavier.

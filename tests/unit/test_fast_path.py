@@ -51,12 +51,13 @@ def parcels(n: int, seed: int = 3) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(data, geometry=geoms, crs="EPSG:4326")
 
 
-def drawn_keys(groups: list[folium.FeatureGroup]) -> set[tuple[str, str]]:
+def drawn_keys(groups: list[folium.FeatureGroup], page: str = "") -> set[tuple[str, str]]:
+    """What the groups draw, with `page`: the data blocks of the page around the map (shared layers)."""
     m = folium.Map(tiles=None)
     for group in groups:
         group.add_to(m)
     keys = set()
-    for block in mapping.embedded_collections(m.get_root().render()):
+    for block in mapping.embedded_collections(page + m.get_root().render()):
         for feature in block["features"]:
             props = feature["properties"]
             key = props.get("_k") or mapping.feature_key_from_text(props["_tip"])
@@ -96,7 +97,10 @@ def test_the_fast_path_draws_exactly_the_features_of_the_plain_path(source: str,
     fast = mapping.prepared_overlay_groups(prepared, by_layer, {k: int(v.sum()) for k, v in by_layer.items()}, options)
 
     expected = {(row.layer, row.id) for row in filters.apply(rated, criteria).itertuples()}
-    assert drawn_keys(fast) == drawn_keys(plain) == expected
+    shared = mapping.shared_overlays(prepared)
+    assert bool(shared) == (source == "parcels")  # the parcels take the shared path, the shipped layers do not
+    page = mapping.shared_data_html(shared, options)
+    assert drawn_keys(fast, page) == drawn_keys(plain) == expected
 
 
 def test_large_layers_are_lean_and_drawn_on_canvas() -> None:
