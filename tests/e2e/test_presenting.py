@@ -115,10 +115,18 @@ def test_a_shared_link_reopens_the_same_state(show: Session) -> None:
     legend = harness.map_frame(page).locator(".up-legend")
     assert "Plan versus actual" in legend.inner_text()
 
-    # Pan and zoom: no rerun, but the link follows the view; a colleague opening it sees the same extent.
-    harness.map_frame(page).locator("body").evaluate("() => window.map.setView([37.0, 117.2], 13)")
+    # Pan and zoom: no rerun, but the link follows the view; a colleague opening it sees the same extent. (Once the
+    # map has finished moving to the link's view: a zoom animation in flight would end on its own target.)
+    harness.map_frame(page).locator("body").evaluate(
+        """() => new Promise((done) => {
+          const settled = () => !window.map._animatingZoom && window.map.getZoom() === 12.5;
+          const check = () => (settled() ? done() : setTimeout(check, 50));
+          check();
+        })"""
+    )
+    harness.map_frame(page).locator("body").evaluate("() => window.map.setView([37.0, 117.2], 13, {animate: false})")
     page.wait_for_function("() => decodeURIComponent(location.search).includes('extent=37.00000,117.20000,13')")
-    again = show.open("/?" + page.url.split("?", 1)[1])
+    again = show.open("/?" + page.evaluate("() => location.search").lstrip("?"))
     harness.map_frame(again).locator(".leaflet-overlay-pane path").first.wait_for(state="attached")
     assert map_zoom(again) == 13
     assert "status=in_progress" in again.url and "colour=rating" in again.url
