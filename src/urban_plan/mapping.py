@@ -459,8 +459,11 @@ function upBuild(raw, styles, canvas) {
             }
         }
     };
-    if (canvas) { options.renderer = L.canvas({padding: 0.4}); }
-    return L.geoJson(raw.q ? expand(raw) : raw, options);
+    if (!canvas) { return L.geoJson(raw.q ? expand(raw) : raw, options); }
+    options.renderer = L.canvas({padding: 0.4});
+    var layer = L.geoJson(raw.q ? expand(raw) : raw, options);
+    layer.on('add', function () { layer._map.getContainer().classList.add('up-over-canvas'); });  // see _MAP_CSS
+    return layer;
 }
 """
 
