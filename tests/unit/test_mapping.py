@@ -183,6 +183,16 @@ def test_template_syntax_in_data_is_shown_never_evaluated_on_the_server(field: s
         assert any("&#123;&#123; 7*7 &#125;&#125;" in tip for tip in tips)
 
 
+def test_folium_s_own_elements_never_evaluate_template_syntax_either() -> None:
+    """A folium element outside our code (a marker's tooltip) keeps `{{ ... }}` as text on the rendered page."""
+    import folium
+
+    m = mapping.base_map(frame.empty_frame(), mapping.MapOptions())
+    folium.Marker([36.98, 117.17], tooltip="{{ 7*7 }}").add_to(m)
+    html = render(m)
+    assert "{{ 7*7 }}" in html and ">49<" not in html and '"49"' not in html
+
+
 def test_a_line_work_draws_its_completed_share_solid_and_the_rest_dashed() -> None:
     line = shapely.LineString([(117.10, 36.90), (117.20, 36.90)])
     rows = [
