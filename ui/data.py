@@ -114,7 +114,8 @@ class MapData:
 
     @property
     def shared(self) -> list[mapping.PreparedLayer]:
-        """Large layers sent with the base map (their digests belong in the map's key: new data remounts it)."""
+        """Large layers the page carries beside the map (their digests belong in the map's key: new data remounts
+        it)."""
         return mapping.shared_overlays(self.groups_input[0])
 
 
@@ -163,9 +164,8 @@ def _versions_key(current: Layers) -> tuple:
     return (*versions, os.environ.get(DATA_DIR_ENV, ""))
 
 
-def prepared_context(as_of: dt.date | None, options: mapping.MapOptions) -> mapping.PreparedLayer:
-    """The base layer as the browser gets it, built once per data version and map style."""
-    current = layers(as_of)
+def prepared_context(current: Layers, as_of: dt.date | None, options: mapping.MapOptions) -> mapping.PreparedLayer:
+    """The base layer of `current` (= layers(as_of)) as the browser gets it, built once per data version and style."""
     return _prepared_context(_versions_key(current), as_of, options)
 
 

@@ -129,11 +129,12 @@ def planning_map(
     """The planning map of the map and presentation pages. Large layers travel as page data blocks that stay
     unchanged while filters change (see mapping.shared_data_html); the map's key names the data, so new data
     remounts it, while filter changes only replace its overlay groups and keep the view."""
-    context = data.prepared_context(view.as_of, options)
+    current = data.layers(view.as_of)
+    context = data.prepared_context(current, view.as_of, options)
     if drawn.shared:
         st.html(mapping.shared_data_html(drawn.shared, options), unsafe_allow_javascript=True)  # inert JSON only
     return st_folium(
-        mapping.base_map(data.layers(view.as_of).context, options, context),
+        mapping.base_map(current.context, options, context),
         key=f"{name}-{view.lang}-{view.basemap}-{view.colour_by}-{mapping.mount_key(context, *drawn.shared)}",
         feature_group_to_add=groups,
         layer_control=mapping.layer_control(),

@@ -100,6 +100,7 @@ def base_map(
         tiles.add_to(m)
         if index == 0:  # one quiet notice when tiles cannot load (no internet): the overlays stay
             TileErrorNotice(tiles, t("map.tiles_failed", lang)).add_to(m)
+    Script(_BUILD_JS).add_to(m)  # before any layer: every layer element calls upBuild
     context_group(context, options, prepared).add_to(m)
     fullscreen = folium.plugins.Fullscreen(
         position="topleft", title=t("map.fullscreen", lang), title_cancel=t("map.fullscreen_exit", lang)
@@ -305,7 +306,6 @@ class StyledGeoJson(SafeMacro):
         """
         {% macro script(this, kwargs) %}
         (function() {
-            {{ this.build_js }}
             var raw = {{ this.data }};
             upBuild(raw, {{ this.styles }}, {{ this.canvas }}).addTo({{ this._parent.get_name() }});
         })();
@@ -316,7 +316,6 @@ class StyledGeoJson(SafeMacro):
     def __init__(self, data: str, styles: dict[str, dict[str, Any]], canvas: bool) -> None:
         super().__init__()
         self._name = "StyledGeoJson"
-        self.build_js = _BUILD_JS
         self.data = data
         self.styles = _script_json(styles)
         self.canvas = "true" if canvas else "false"
@@ -352,7 +351,6 @@ class SelectedLayer(SafeMacro):
         """
         {% macro script(this, kwargs) %}
         (function() {
-            {{ this.build_js }}
             var key = {{ this.key }}, owner = {{ this._parent.get_name() }};
             var all = window.upShared = window.upShared || {};
             var shared = all[key];
@@ -412,7 +410,6 @@ class SelectedLayer(SafeMacro):
     def __init__(self, prepared: PreparedLayer, chosen: np.ndarray) -> None:
         super().__init__()
         self._name = "SelectedLayer"
-        self.build_js = _BUILD_JS
         self.key = _json(prepared.digest)
         self.mask = _json(encode_mask(chosen))
 
@@ -426,9 +423,10 @@ def decode_mask(text: str, n: int) -> np.ndarray:
     return np.unpackbits(np.frombuffer(base64.b64decode(text), dtype=np.uint8), count=n, bitorder="little").astype(bool)
 
 
-# Builds a Leaflet layer from a layer's browser data (GeoJSON or the compact encoding) and its style table.
+# Builds a Leaflet layer from a layer's browser data (GeoJSON or the compact encoding) and its style table. Defined
+# once per map by base_map (global: streamlit-folium evaluates the overlay groups apart from the map's own script).
 _BUILD_JS = """
-function upBuild(raw, styles, canvas) {
+window.upBuild = function (raw, styles, canvas) {
     function ring(values, q) {  // delta-coded integers -> [lng, lat] pairs
         var out = [], x = 0, y = 0;
         for (var i = 0; i < values.length; i += 2) {
@@ -476,7 +474,7 @@ function upBuild(raw, styles, canvas) {
     var layer = L.geoJson(raw.q ? expand(raw) : raw, options);
     layer.on('add', function () { layer._map.getContainer().classList.add('up-over-canvas'); });  // see _MAP_CSS
     return layer;
-}
+};
 """
 
 
@@ -504,8 +502,8 @@ class PreparedLayer:
 
     @property
     def shared(self) -> bool:
-        """Carried by the page (shared_data_html), selected by a bit mask: large, one feature per row."""
-        return self.large and bool(self.compact)
+        """Carried by the page (shared_data_html), selected by a bit mask: the compact (large) layers."""
+        return bool(self.compact)
 
     def chosen(self, keep: np.ndarray | None = None) -> np.ndarray:
         """Which features to send: those of the rows where `keep` (a boolean array over the rows) is true."""
@@ -514,7 +512,7 @@ class PreparedLayer:
     def collection(self, keep: np.ndarray | None = None) -> str:
         if keep is None:
             return self.whole
-        return self._collection(",".join(self.features[keep[self.rows]].tolist()))
+        return self._collection(",".join(self.features[self.chosen(keep)].tolist()))
 
     @functools.cached_property
     def whole(self) -> str:
@@ -556,19 +554,18 @@ def _prepare(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...]) ->
     rows: list[int] = []
     style_ids: list[str] = []
     styles: dict[str, str] = {}
-    if large and not split.any() and (family := _single_family(geometries)):
+    if large:
         ids, keys = pd.factorize(prefix + "|whole")
-        styles = {str(i): key for i, key in enumerate(keys)}
+        styles.update({str(i): key for i, key in enumerate(keys)})
+    if large and not split.any() and (family := _single_family(geometries)):
         names = [_json(escape(name)) for name in _names(part, options.lang)]
         fids = [_json(escape(fid)) for fid in part["id"].astype(str)]
-        shapes = _compact_geometries(geometries, family)
+        shapes = _compact_geometries(geometries)
         encoded = [f"[{i},{n},{k},{g}]" for i, n, k, g in zip(ids, names, fids, shapes, strict=True)]
         safe = np.array([_script_safe(item) for item in encoded], dtype=object)
         layer = str(part["layer"].iloc[0])
         return PreparedLayer(safe, np.arange(len(part)), ids.astype(str).astype(object), styles, True, family, layer)
     if large:
-        ids, keys = pd.factorize(prefix + "|whole")
-        styles.update({str(i): key for i, key in enumerate(keys)})
         names = [escape(pick_name) for pick_name in _names(part, options.lang)]
         refs = [escape(f"{layer}/{fid}") for layer, fid in zip(part["layer"], part["id"], strict=True)]
         texts = shapely.to_geojson(geometries)
@@ -609,10 +606,10 @@ def _single_family(geometries: np.ndarray) -> str:
     return ""
 
 
-def _compact_geometries(geometries: np.ndarray, family: str) -> list[str]:
-    """Each geometry as nested arrays of delta-coded integers: [[[x0,y0,dx1,dy1,...], ...rings], ...polygons] or
-    [[x0,y0,dx1,dy1,...], ...lines]. Integers in QUANTUM per degree; the first pair of each ring is absolute."""
-    del family  # the ragged array says which nesting it has
+def _compact_geometries(geometries: np.ndarray) -> list[str]:
+    """Each geometry (all polygons or all lines) as nested arrays of delta-coded integers: [[[x0,y0,dx1,dy1,...],
+    ...rings], ...polygons] or [[x0,y0,dx1,dy1,...], ...lines]. Integers in QUANTUM per degree; the first pair of
+    each ring is absolute."""
     kind, coords, offsets = shapely.to_ragged_array(geometries)
     q = np.round(coords * QUANTUM).astype(np.int64)
     parts = offsets[0]

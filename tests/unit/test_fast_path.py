@@ -107,9 +107,12 @@ def test_large_layers_are_lean_and_drawn_on_canvas() -> None:
     rated = progress.rate_frame(parcels(mapping.LARGE_LAYER + 1), ON, "zh")
     prepared = mapping.prepare_layer(rated, mapping.MapOptions())
     assert prepared.large
-    html = folium.Map(tiles=None).add_child(mapping.styled_layer(prepared, mapping.MapOptions(), lambda f: {}))
+    html = mapping.base_map(frame.empty_frame()).add_child(
+        mapping.styled_layer(prepared, mapping.MapOptions(), lambda f: {})
+    )
     text = html.get_root().render()
-    assert "L.canvas(" in text and "_pop" not in text.replace("\\u005f", "_").split("onEachFeature")[0]
+    data = text.replace("\\u005f", "_").split("var raw = ")[-1]  # the layer's element (upBuild comes with the map)
+    assert ", true).addTo(" in data and "_pop" not in data.split(".addTo(")[0]  # canvas; no popups
     small = mapping.prepare_layer(rated.head(10), mapping.MapOptions())
     assert not small.large and '"\\u005fpop"' in small.features[0]
 

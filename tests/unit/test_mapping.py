@@ -134,6 +134,26 @@ def test_placeholder_and_approximate_shapes_are_styled_differently(shipped) -> N
     assert "待核实" in tip
 
 
+def feature_row(**fields: object) -> dict[str, object]:
+    """One overlay feature's attributes: a planned, approximate feature with nothing reported, plus `fields`."""
+    return {
+        "layer": "projects",
+        "id": "f1",
+        "name_zh": "x",
+        "name_en": None,
+        "kind": "road",
+        "status": "planned",
+        "progress": None,
+        "start_date": None,
+        "end_date": None,
+        "investment_yi": None,
+        "source": "s",
+        "confidence": "approximate",
+        "note": None,
+        **fields,
+    }
+
+
 TEMPLATE_PAYLOADS = ["{{ 7*7 }}", "{% for x in range(3) %}X{% endfor %}", "{# hidden #}", "{{ cycler.__init__ }}"]
 
 
@@ -141,22 +161,7 @@ def hostile_frame(field: str, layer: str = "projects") -> gpd.GeoDataFrame:
     import geopandas as gpd
 
     rows = [
-        {
-            "layer": layer,
-            "id": f"t{i}",
-            "name_zh": "x",
-            "name_en": "x",
-            "kind": "road",
-            "status": "planned",
-            "progress": None,
-            "start_date": None,
-            "end_date": None,
-            "investment_yi": None,
-            "source": "s",
-            "confidence": "approximate",
-            "note": None,
-            field: payload,
-        }
+        feature_row(**({"layer": layer, "id": f"t{i}", "name_en": "x"} | {field: payload}))
         for i, payload in enumerate(TEMPLATE_PAYLOADS)
     ]
     return gpd.GeoDataFrame(rows, geometry=[shapely.Point(117.17, 36.98)] * len(rows), crs="EPSG:4326")
@@ -195,23 +200,7 @@ def test_folium_s_own_elements_never_evaluate_template_syntax_either() -> None:
 
 def test_a_line_work_draws_its_completed_share_solid_and_the_rest_dashed() -> None:
     line = shapely.LineString([(117.10, 36.90), (117.20, 36.90)])
-    rows = [
-        {
-            "layer": "roads",
-            "id": "r1",
-            "name_zh": "路",
-            "name_en": None,
-            "kind": "road_work",
-            "status": "in_progress",
-            "progress": 60.0,
-            "start_date": None,
-            "end_date": None,
-            "investment_yi": None,
-            "source": "s",
-            "confidence": "approximate",
-            "note": None,
-        }
-    ]
+    rows = [feature_row(layer="roads", id="r1", name_zh="路", kind="road_work", status="in_progress", progress=60.0)]
     part = gpd.GeoDataFrame(rows, geometry=[line], crs="EPSG:4326")
     features = json.loads(mapping.layer_geojson(part, mapping.MapOptions()))["features"]
     pieces = {f["properties"]["_s"].rsplit("|", 1)[-1]: f for f in features}
