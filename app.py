@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import auth, data, state
+from ui import a11y, auth, data, state, upload_guard
 from urban_plan.i18n import t
 
 FILTERED_PAGES = {"", "map", "table", "dashboard"}
@@ -40,8 +40,9 @@ pages = [
 ]
 if auth.current_actor() is not None:  # not in the navigation = not reachable by URL; publishing re-checks anyway
     pages.append(page("upload", "upload", "upload"))
-pages.append(page("account", "account", "login"))
+pages.append(page("account", "account_logged_in" if auth.current_actor() else "account", "login"))
 navigation = st.navigation(pages)
+upload_guard.enforce(navigation.url_path)  # uploads only from a page with an uploader, bounded per session
 
 with st.sidebar:
     st.markdown(f"### {t('app.title', lang)}")
@@ -55,6 +56,7 @@ with st.sidebar:
     if navigation.url_path in BASEMAP_PAGES:
         state.basemap_choice()
 
+a11y.setup(lang, has_map=navigation.url_path in {"", "map", "present", "history", "coordinates", "upload"})
 state.sync_url()
 state.report_ignored_url_params()
 navigation.run()

@@ -9,17 +9,19 @@ from urban_plan.i18n import label, t
 
 lang = state.lang()
 st.title(t("login.title", lang))
-actor = auth.current_actor()
-if actor is None:
-    st.caption(t("login.why", lang))
-    auth.login_form(lang)
-else:
-    layers = (
-        t("login.all_layers", lang)
-        if actor.collections is None
-        else "、".join(label("layer", name, lang) for name in sorted(actor.collections))
-    )
-    st.success(t("login.logged_in", lang, name=actor.name, layers=layers))
-    if st.button(t("login.logout", lang)):
-        auth.logout()
-        st.rerun()
+if not auth.follow_redirect(lang):  # on its way to the cookie route and back: say so, show nothing else yet
+    actor = auth.current_actor()
+    if actor is None:
+        st.caption(t("login.why", lang))
+        auth.login_form(lang)
+    else:
+        layers = (
+            t("login.all_layers", lang)
+            if actor.collections is None
+            else "、".join(label("layer", name, lang) for name in sorted(actor.collections))
+        )
+        st.success(t("login.logged_in", lang, name=actor.name, layers=layers))
+        st.caption(auth.lasting_note(lang))
+        if st.button(t("login.logout", lang)):
+            auth.logout()
+            st.rerun()

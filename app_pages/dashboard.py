@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from ui import auth, data, state, widgets
+from ui import auth, data, layout, state, widgets
 from urban_plan import charts, dashboard, filters
 from urban_plan.i18n import t
 
@@ -16,16 +16,17 @@ on = view.as_of or dt.date.today()
 layers = data.layers(view.as_of)
 shown = filters.apply(layers.overlays, view.criteria)
 
+layout.styles()
 st.title(t("dashboard.title", lang))
 widgets.plain(widgets.view_caption(view, lang))
 widgets.kpi_cards(shown, layers.overlays, lang)
 
 st.subheader(t("dashboard.targets", lang))
-targets, targets_version = data.document("targets", view.as_of)
+targets, _ = data.document("targets", view.as_of)
 widgets.target_cards(dashboard.target_cards(targets, shown, lang), lang)
 actor = auth.current_actor()
-if actor is not None and actor.may_write("targets") and targets is not None:
-    widgets.targets_editor(targets, targets_version, actor, lang)
+if actor is not None and actor.may_write("targets"):
+    widgets.targets_editor(actor, lang, viewing=view.as_of)  # edits the current version, whatever date is shown
 
 st.subheader(t("dashboard.schedule", lang))
 thresholds = state.threshold_widgets()

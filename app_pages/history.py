@@ -30,13 +30,16 @@ if not versions:
     st.stop()
 
 current = s.current(layer)
-st.dataframe(
-    pd.DataFrame(tables.version_rows(versions, current, lang)),
-    hide_index=True,
-    width="stretch",
-)
+rows = pd.DataFrame(tables.version_rows(versions, current, lang))
+# Display only: the seeding script reads as what it is, a message in the reader's language, 第 3 版 for v3.
+rows[t("history.col_version", lang)] = [display.version_text(v.number, lang) for v in reversed(versions)]
+rows[t("history.col_author", lang)] = [display.author_text(v.author, lang) for v in reversed(versions)]
+rows[t("history.col_message", lang)] = [display.local_text(v.message, lang) for v in reversed(versions)]
+st.dataframe(rows, hide_index=True, width="stretch")
 numbers = [v.number for v in reversed(versions)]
-chosen = st.selectbox(t("history.version", lang), numbers, format_func=lambda n: f"v{n}", key=f"history_v_{layer}")
+chosen = st.selectbox(
+    t("history.version", lang), numbers, format_func=lambda n: display.version_text(n, lang), key=f"history_v_{layer}"
+)
 version = next(v for v in versions if v.number == chosen)
 widgets.plain(
     t(
@@ -44,9 +47,9 @@ widgets.plain(
         lang,
         number=version.number,
         as_of=version.as_of,
-        author=version.author,
+        author=display.author_text(version.author, lang),
         saved=display.local_time(version.saved_at),
-        message=version.message,
+        message=display.local_text(version.message, lang),
     )
 )
 
@@ -70,6 +73,8 @@ with right:
                 st.rerun()
             except store.StoreError as exc:
                 st.error(problems.store_message(exc, lang))
+            except OSError as exc:  # a read-only or full data folder: nothing was written
+                st.error(problems.write_error_message(exc, lang))
 with left:
     if layer in schema.LAYERS:
         shown = frame.collection_frame(s.load(layer, chosen), layer)

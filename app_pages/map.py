@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import data, exports, state, widgets
+from ui import data, exports, layout, state, widgets
 from urban_plan import mapping
 from urban_plan.i18n import t
 
@@ -17,14 +17,20 @@ shown = drawn.shown
 changed = data.changes(view.compare, view.as_of, lang)
 changed = changed[changed["layer"].isin(view.criteria.layers)] if len(changed) else changed
 
-st.title(t("map.title", lang))
-widgets.plain(widgets.view_caption(view, lang))
+layout.styles()
+layout.fit_map()
+with st.container(key="up-head"):  # title and as-of line: the stamp of a printed page
+    st.title(t("map.title", lang))
+    widgets.plain(widgets.view_caption(view, lang))
 widgets.kpi_cards(shown, layers.overlays, lang)
 
 groups = mapping.prepared_overlay_groups(*drawn.groups_input, options)
+if simplified := mapping.simplified_notice(drawn.groups_input[0].values(), lang):
+    st.info(simplified)
 if view.compare:
     groups.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))
-map_col, details_col = st.columns([3, 1], gap="medium")
+# Side by side on wide screens; the stylesheet puts the details under the map when the room is narrow.
+map_col, details_col = st.container(key="up-mapzone").columns([3, 1], gap="medium")
 with map_col:
     # Only clicks rerun the script (the clicked feature's tooltip names it); pans and zooms do not.
     result = widgets.planning_map(

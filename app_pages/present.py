@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from ui import auth, data, presenting, state, widgets
+import streamlit as st
+
+from ui import auth, data, layout, presenting, state, widgets
 from urban_plan import mapping
 from urban_plan.i18n import pick, t
 
 presenting.hide_chrome()
+layout.styles()
 view = state.view()
 lang = view.lang
-saved, saved_version = data.document("views")
+saved, _ = data.document("views")
 views = (saved or {}).get("views", [])
 presenting.open_requested_view(views)
 view = state.view()
@@ -18,14 +21,17 @@ options = state.map_options(presentation=True, forward_keys=True, url_extent=Tru
 drawn = data.map_data(view.as_of, view.criteria, state.thresholds(), options)
 current = next((v for v in views if v["id"] == view.view), None)
 title = pick(current["title_zh"], current["title_en"], lang) if current else t("present.title", lang)
-presenting.heading(title, widgets.view_caption(view, lang), presenting.position(views, view.view), lang)
-
 groups = mapping.prepared_overlay_groups(*drawn.groups_input, options)
 if view.compare:
     changed = data.changes(view.compare, view.as_of, lang)
     groups.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))
-widgets.planning_map(view, drawn, groups, options, name="present", height=760, returned_objects=[])
-presenting.step_buttons(views, lang)
+# Heading, map and step bar fill the screen exactly (layout.css): the map takes what the other two leave, so the
+# height given here is only the first paint's.
+with st.container(key="up-present"):
+    presenting.heading(title, widgets.view_caption(view, lang), presenting.position(views, view.view), lang)
+    widgets.planning_map(view, drawn, groups, options, name="present", height=600, returned_objects=[])
+    presenting.step_buttons(views, lang)
+presenting.swipe_steps()
 actor = auth.current_actor()
 if actor is not None and actor.may_write("views"):
-    presenting.manage_views(saved, saved_version, actor, lang)
+    presenting.manage_views(actor, lang)  # edits the current version

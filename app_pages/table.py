@@ -6,7 +6,7 @@ import json
 
 import streamlit as st
 
-from ui import data, state, widgets
+from ui import data, layout, state, widgets
 from urban_plan import filters, frame, tables
 from urban_plan.i18n import t
 
@@ -15,6 +15,7 @@ lang = view.lang
 layers = data.layers(view.as_of)
 shown = filters.apply(layers.overlays, view.criteria)
 
+layout.styles()
 st.title(t("table.title", lang))
 widgets.plain(widgets.view_caption(view, lang))
 widgets.kpi_cards(shown, layers.overlays, lang)
@@ -32,7 +33,7 @@ st.dataframe(
 left, right, _ = st.columns([1, 1, 3])
 left.download_button(
     t("table.download_csv", lang),
-    data=table.to_csv(index=False).encode("utf-8-sig"),  # BOM so Excel on Chinese Windows reads UTF-8
+    data=tables.csv_bytes(table),  # formula-safe for Excel, with the BOM Chinese Windows needs
     file_name="jiyang-features.csv",
     mime="text/csv",
 )

@@ -8,7 +8,7 @@ import hashlib
 import streamlit as st
 
 from ui import auth, data, state, widgets
-from urban_plan import ingest, problems, publishing, store
+from urban_plan import display, ingest, problems, publishing, store
 from urban_plan.i18n import label, t
 
 lang = state.lang()
@@ -48,7 +48,7 @@ item = data.preview(
 result = item.result
 
 st.subheader(t("upload.read", lang))
-detected = ", ".join(f"{k}: {v}" for k, v in result.detected.items()) or "—"
+detected = display.detected_text(result.detected, lang) or "—"
 widgets.plain(t("upload.detected", lang, features=result.feature_count, detected=detected))
 if result.source_fields:
     with st.expander(t("upload.field_map", lang), expanded=bool(result.errors)):
@@ -96,6 +96,8 @@ if st.button(t("upload.publish_button", lang, base=item.base_number), type="prim
         )
     except store.StoreError as exc:
         st.error(problems.store_message(exc, lang))
+    except OSError as exc:  # a read-only or full data folder: nothing was written, the upload stays on the page
+        st.error(problems.write_error_message(exc, lang))
     else:
         st.success(t("upload.published", lang, layer=label("layer", layer, lang), number=version.number))
         st.page_link("app_pages/map.py", label=t("upload.see_map", lang), icon=":material/map:")

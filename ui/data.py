@@ -152,11 +152,12 @@ def _prepared(
 ) -> dict[str, mapping.PreparedLayer]:
     del versions
     everything = rated(as_of, thresholds, options.lang)
-    return {
-        name: mapping.prepare_layer(everything[everything["layer"] == name], options)
+    parts = {
+        name: everything[everything["layer"] == name]
         for name in schema.OVERLAY_LAYERS
         if len(everything) and (everything["layer"] == name).any()
     }
+    return mapping.prepare_layers(parts, options)  # one vertex budget for all overlays of the map
 
 
 def _versions_key(current: Layers) -> tuple:

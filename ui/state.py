@@ -188,7 +188,10 @@ def time_controls() -> None:
             key=f"{key}_{suffix}",
             help=t(f"time.{key}_help", lang_),
             on_change=on_date(field, f"{key}_{suffix}"),
+            format="YYYY-MM-DD",  # 年-月-日, as Chinese documents write dates; the picker itself has no locale
         )
+    # Streamlit 1.67's date picker has no locale option (streamlit/streamlit#12699): say in words what empty means.
+    st.caption(t("time.date_hint", lang_))
     modes = list(viewstate.COLOUR_MODES)
     st.radio(
         t("time.colour_by", lang_),

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
+from typing import Any, NoReturn
 
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from ui import data, state
-from urban_plan import dashboard, diff, display, filters, frame, mapping, problems, publishing, schema
+from urban_plan import dashboard, diff, display, editing, filters, frame, mapping, problems, publishing, schema
 from urban_plan.display import escape
 from urban_plan.i18n import label, t
-from urban_plan.store import Actor, StoreError, VersionInfo
+from urban_plan.store import Actor, ConflictError, StoreError, VersionInfo
 from urban_plan.viewstate import ViewState
 
 
 def kpi_cards(shown: pd.DataFrame, overlays: pd.DataFrame, lang: str) -> None:
     k = filters.kpis(shown, overlays)
-    cols = st.columns(6)
+    # Keyed: the layout stylesheet wraps the labels (never cut to "Feature…") and lays the six cards out as a
+    # compact 3 x 2 strip when the room is narrow instead of a screenful of stacked cards.
+    cols = st.container(key="up-kpis").columns(6)
     cols[0].metric(t("kpi.shown", lang), f"{k.shown}", help=t("kpi.shown_help", lang, total=len(overlays)))
     cols[1].metric(
         t("kpi.five_projects", lang),
@@ -51,7 +55,7 @@ def feature_details(row: pd.Series | None, lang: str) -> None:
         <div class="up-details-name">{escape(display.name(data, lang))}
           {f'<span class="up-tag">{escape(tag)}</span>' if tag else ""}</div>
         <div class="up-details-status" style="border-left:6px solid {colour}">
-          {escape(label("status", data.get("status"), lang))} ·
+          {mapping.symbol_label(data.get("status"), lang)} ·
           {escape(display.progress_text(data.get("progress"), lang))}</div>
         <table>{rows}</table>{warning}</div>
         <style>
@@ -91,7 +95,7 @@ def find_feature(frames: list[pd.DataFrame], layer: str, fid: str) -> pd.Series 
 
 def plain(text: str, *, muted: bool = True) -> None:
     """Text that may contain data (file names, CRS names, messages) shown without Markdown: escaped HTML."""
-    colour = "color: rgba(49, 51, 63, 0.65); font-size: 0.875rem;" if muted else ""
+    colour = "color: #55575f; font-size: 0.875rem;" if muted else ""
     st.html(f'<div style="{colour}">{escape(text)}</div>')
 
 
@@ -208,38 +212,189 @@ def target_cards(cards: list[dashboard.TargetCard], lang: str) -> None:
                 f'<div class="up-card-note">{escape(card.note)}</div></div>'
                 "<style>.up-card-label{font-weight:700;font-size:1rem}.up-card-target{font-size:1.35rem;"
                 "font-weight:600;margin:.2rem 0}.up-card-reported{color:#1f4e9c}.up-card-data{color:#444;"
-                "font-size:.85rem;margin-top:.3rem}.up-card-note{color:#777;font-size:.8rem;margin-top:.3rem}</style>"
+                "font-size:.85rem;margin-top:.3rem}.up-card-note{color:#595959;font-size:.8rem;margin-top:.3rem}</style>"
             )
 
 
-def targets_editor(targets: dict, version: VersionInfo | None, actor: Actor, lang: str) -> None:
-    """Editors update reported values (with the date they describe); saving publishes a new version."""
+def targets_editor(actor: Actor, lang: str, viewing: dt.date | None = None) -> None:
+    """Editors update the current targets table whatever date the time machine shows. The edit keeps the version
+    it started from (session state): a rerun never rebuilds the table under it, a save on a newer version is
+    refused with who saved what in between, and "saved" is said only once the stored version holds the edit."""
+    show_saved_message("targets")
+    pending = (
+        _has_cell_edits(st.session_state.get(_targets_editor_key()))
+        or bool(st.session_state.get("save_targets"))
+        or has_conflict("targets")
+    )
+    base = document_base("targets", editing=pending)
+    if base["doc"] is None:
+        return
+    if viewing is not None and viewing < dt.date.today():
+        st.info(t("docedit.past_note", lang, on=viewing.isoformat(), number=base["shown"]))
     with st.expander(t("dashboard.edit_targets", lang)):
-        table = pd.DataFrame(targets["rows"])
+        table = pd.DataFrame(base["doc"]["rows"])
         table["reported_as_of"] = pd.to_datetime(table["reported_as_of"], errors="coerce").dt.date
         edited = st.data_editor(
             table,
             disabled=["id"],
             hide_index=True,
             num_rows="fixed",
-            key=f"targets_editor_{version.number if version else 0}",
-            column_config={"reported_as_of": st.column_config.DateColumn(format="YYYY-MM-DD")},
+            key=_targets_editor_key(base["number"]),
+            column_config={
+                name: (
+                    st.column_config.DateColumn(editing.field_name(name, lang), format="YYYY-MM-DD")
+                    if name == "reported_as_of"
+                    else st.column_config.Column(editing.field_name(name, lang))
+                )
+                for name in table.columns
+            },
         )
         message = st.text_input(t("upload.message", lang), key="targets_message", max_chars=500)
-        if st.button(t("dashboard.save_targets", lang), key="save_targets"):
-            rows = [
-                {k: (None if pd.isna(v) else (v.isoformat() if isinstance(v, dt.date) else v)) for k, v in r.items()}
-                for r in edited.to_dict("records")
-            ]
-            try:
-                saved = data.store().publish(
-                    "targets",
-                    {"rows": rows},
-                    actor=actor,
-                    base_version=data.store().latest("targets").number,
-                    message=message,
-                )
-            except StoreError as exc:
-                st.error(problems.store_message(exc, lang))
-            else:
-                st.success(t("dashboard.targets_saved", lang, number=saved.number))
+        save = st.button(t("dashboard.save_targets", lang), key="save_targets")
+    mine = {"rows": editing.target_rows(edited.to_dict("records"))}
+    done = partial(save_document, "targets", base, actor, lang, message=message, done="dashboard.targets_saved")
+    if save:
+        done(mine, clear=("targets_message",))
+    if document_conflict("targets", base, mine, lang, clear=(_targets_editor_key(base["number"]),)):
+        done(mine, clear=("targets_message",), confirm=True)  # the table as it is now, merged onto the latest
+
+
+# Editing any versioned document (targets here, saved views in ui/presenting.py) --------------------------------
+
+_BASE = "_doc_base_{}"  # {"number": latest version when the edit started, "doc"/"shown": the current one then}
+_CONFLICT = "_doc_conflict_{}"  # {"latest": newer version shown to the user, "mine": edited document, "done": msg}
+_SAVED = "_doc_saved_{}"  # (kind, text) to show after the rerun that follows a save
+
+
+def document_base(name: str, *, editing: bool, empty: Any = None) -> dict[str, Any]:
+    """The version an edit starts from, kept across reruns; re-read from the store only while nothing is edited,
+    so an idle editor follows others' saves and an edit in progress keeps the base it was made on."""
+    key = _BASE.format(name)
+    latest = data.store().latest(name)
+    number = latest.number if latest else 0
+    base = st.session_state.get(key)
+    if base is None or (not editing and base["number"] != number):
+        doc, shown = data.document(name)  # in effect today (a backfilled old snapshot may be numbered later)
+        base = {"number": number, "doc": doc if doc is not None else empty, "shown": shown.number if shown else 0}
+        st.session_state[key] = base
+    return base
+
+
+def save_document(
+    name: str,
+    base: dict[str, Any],
+    actor: Actor,
+    lang: str,
+    mine: Any,
+    *,
+    done: str,
+    message: str = "",
+    clear: tuple[str, ...] = (),
+    confirm: bool = False,
+) -> None:
+    """Publish `mine` on the version it was edited from (or, once confirmed, merged onto the newer version the
+    user was shown); read the stored version back and say "saved" only if it holds every change."""
+    store = data.store()
+    conflict = st.session_state.get(_CONFLICT.format(name))
+    expected = conflict["latest"] if confirm and conflict else base["number"]
+    latest = store.latest(name)
+    number = latest.number if latest else 0
+    if number != expected:
+        _record_conflict(name, number, mine, done)
+    doc = mine
+    if number != base["number"]:
+        current, _ = data.document(name)
+        merged = editing.merge(name, base["doc"], mine, current)
+        if merged.already_there:
+            _finish(name, ("info", t("docedit.already_there", lang, number=number)), clear)
+        doc = merged.doc
+    try:
+        saved = store.publish(name, doc, actor=actor, base_version=number, message=message)
+    except ConflictError as exc:  # someone saved between the check above and the write: nothing was written
+        _record_conflict(name, int(exc.params.get("latest", number)), mine, done)
+    except StoreError as exc:
+        st.error(_md(problems.store_message(exc, lang)))
+        return
+    lost = editing.missing(name, store.load(name, saved.number), base["doc"], mine)
+    if lost:
+        changes = "; ".join(editing.describe(name, c, (mine, base["doc"]), lang) for c in lost)
+        st.error(_md(t("docedit.verify_failed", lang, number=saved.number, changes=changes)))
+        return
+    text = f"{t(done, lang, number=saved.number)} {t('docedit.verified', lang)}"
+    _finish(name, ("success", text), clear)
+
+
+def document_conflict(
+    name: str, base: dict[str, Any], mine: Any, lang: str, clear: tuple[str, ...] = ()
+) -> dict[str, Any] | None:
+    """When a save met a newer version: who saved what since the edit's base (author, Beijing time, number), which
+    of my changes they also changed, and the choice to save mine on top or drop them. Returns the conflict
+    (`mine`: the edit, `done`: its message key) when the user chose to save on top; `mine=None`: the stored edit."""
+    conflict = st.session_state.get(_CONFLICT.format(name))
+    if not conflict:
+        return None
+    store = data.store()
+    mine = conflict["mine"] if mine is None else mine
+    lines = []
+    for info in editing.since(store.history(name), base["number"]):
+        before = store.load(name, info.base) if info.base else None
+        lines.append(editing.describe_version(name, info, before, store.load(name, info.number), lang))
+    current, _ = data.document(name)
+    merged = editing.merge(name, base["doc"], mine, current)
+    document = t(f"docedit.document.{name}", lang)
+    text = t("docedit.conflict", lang, document=document, base=base["number"], latest=conflict["latest"])
+    text += "\n\n" + "\n".join(f"- {_md(line)}" for line in lines)
+    if merged.conflicts:
+        both = [editing.describe_conflict(name, c, (mine, current, base["doc"]), lang) for c in merged.conflicts]
+        text += "\n\n" + t("docedit.both_changed", lang) + "\n\n" + "\n".join(f"- {_md(line)}" for line in both)
+    st.warning(text)
+    left, right = st.columns(2)
+    save = left.button(t("docedit.save_on_top", lang, number=conflict["latest"]), key=f"{name}_save_merged")
+    if right.button(t("docedit.discard", lang, number=conflict["latest"]), key=f"{name}_discard"):
+        _finish(name, None, clear)
+    return conflict if save else None
+
+
+def has_conflict(name: str) -> bool:
+    """A save of this document met a newer version and waits for the user's choice."""
+    return _CONFLICT.format(name) in st.session_state
+
+
+def show_saved_message(name: str) -> None:
+    """The outcome of the last save, shown after the rerun that put the saved version on screen."""
+    saved = st.session_state.pop(_SAVED.format(name), None)
+    if saved:
+        getattr(st, saved[0])(_md(saved[1]))
+
+
+def _record_conflict(name: str, latest: int, mine: Any, done: str) -> NoReturn:
+    st.session_state[_CONFLICT.format(name)] = {"latest": latest, "mine": mine, "done": done}
+    st.rerun()  # the warning and the choice are drawn from the state on the next run, edits untouched
+
+
+def _finish(name: str, outcome: tuple[str, str] | None, clear: tuple[str, ...]) -> NoReturn:
+    """Forget the edit (the next run starts from the newest version) and show the outcome there."""
+    for key in (_BASE.format(name), _CONFLICT.format(name), *clear):
+        st.session_state.pop(key, None)
+    if outcome:
+        st.session_state[_SAVED.format(name)] = outcome
+    st.rerun()
+
+
+def _targets_editor_key(number: int | None = None) -> str:
+    if number is None:
+        base = st.session_state.get(_BASE.format("targets"))
+        number = base["number"] if base else 0
+    return f"targets_editor_{number}"
+
+
+def _has_cell_edits(state: Any) -> bool:
+    return isinstance(state, dict) and any(state.get(k) for k in ("edited_rows", "added_rows", "deleted_rows"))
+
+
+_MARKDOWN = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>$~#|"})
+
+
+def _md(text: str) -> str:
+    """Data (names, messages, titles) inside a Markdown element reads as typed, never as formatting or a link."""
+    return text.translate(_MARKDOWN)

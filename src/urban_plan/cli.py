@@ -1,6 +1,11 @@
 """python -m urban_plan: validate, import, history, rollback, export, add-editor — through the page's own rules.
 
-Exit codes: 0 done, 1 rejected (nothing changed), 2 usage error, 3 conflict (someone published meanwhile).
+Exit codes: 0 done, 1 rejected (nothing changed; also a wrong password or a throttled login), 2 usage error
+(also: a write command with no way to ask for the author's password), 3 conflict (someone published meanwhile).
+
+Write commands (import, rollback) check the author's password like the login page does: from --password-stdin,
+else the URBAN_PLAN_PASSWORD environment variable, else a prompt when standard input is a terminal. The history
+records the operating-system user beside the editor, as " (os: <user>)" at the end of the version's message.
 """
 
 from __future__ import annotations
@@ -9,15 +14,25 @@ import argparse
 import datetime as dt
 import getpass
 import json
+import os
 import sys
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from urban_plan import auth, diff, i18n, ingest, problems, publishing, schema, store
+from urban_plan import auth, diff, display, i18n, ingest, problems, publishing, schema, store, throttle
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_CONFLICT = 0, 1, 2, 3
+PASSWORD_ENV = "URBAN_PLAN_PASSWORD"  # noqa: S105 (the name of a variable, not a password)
+
+
+class _Refused(Exception):
+    """A refusal already worded for the user: locale key, exit code, machine-readable error."""
+
+    def __init__(self, key: str, exit_code: int, error: str, **params: object) -> None:
+        super().__init__(key)
+        self.key, self.exit_code, self.error, self.params = key, exit_code, error, params
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,6 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
+    except _Refused as exc:  # credentials: said in both languages, whoever reads the script's log
+        texts = [i18n.t(exc.key, lang, **exc.params) for lang in dict.fromkeys((args.lang, *i18n.LANGS))]
+        return _fail(args, "\n".join(texts), exc.exit_code, exc.error)
+    except auth.AccountError as exc:
+        return _fail(args, i18n.t(f"auth.account.{exc.code}", args.lang, **exc.params), EXIT_USAGE, exc.code)
     except store.ConflictError as exc:
         return _fail(args, problems.store_message(exc, args.lang), EXIT_CONFLICT, exc.code)
     except store.StoreError as exc:
@@ -67,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("import", help="check a file and publish it as a new version of a layer")
     upload_options(p)
     p.add_argument("--author", required=True, help="an editor named in secrets.toml")
+    _password_option(p)
     p.add_argument("--message", default="")
     p.add_argument("--as-of", type=_date, help="the date the data describes (default: today)")
     p.add_argument("--base-version", type=int, help="refuse (exit 3) unless this is still the latest version")
@@ -81,7 +102,8 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("rollback", help="publish an old version again as a new version")
     p.add_argument("layer", choices=store.known_collections())
     p.add_argument("--to", type=int, required=True)
-    p.add_argument("--author", required=True)
+    p.add_argument("--author", required=True, help="an editor named in secrets.toml")
+    _password_option(p)
     p.add_argument("--message", default="")
     p.add_argument("--base-version", type=int)
     p.add_argument("--json", action="store_true")
@@ -109,13 +131,21 @@ def _parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("add-editor", help="add an editor (argon2 hash) to .streamlit/secrets.toml")
     p.add_argument("name")
-    p.add_argument("--layers", help="comma-separated layers this editor may change (default: all)")
+    p.add_argument("--layers", help="comma-separated layers this editor may change (left out: all; never empty)")
     p.add_argument("--email", help="e-mail for single sign-on (st.login/OIDC), instead of or beside a password")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p.add_argument("--no-password", action="store_true", help="SSO only (needs --email)")
     p.add_argument("--secrets", type=Path, help=f"secrets file (default: ${auth.SECRETS_ENV} or .streamlit/)")
     p.set_defaults(handler=_add_editor, json=False)
     return parser
+
+
+def _password_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help=f"read the author's password from standard input (else ${PASSWORD_ENV}, else a terminal prompt)",
+    )
 
 
 # --- commands ------------------------------------------------------------------------------------------------
@@ -130,7 +160,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     options = _options(args)
-    actor = _actor(args.author)
+    actor = _authenticated_actor(args)
     if not actor.may_write(args.layer):  # refuse before reading the file: the page never offers it either
         raise store.PermissionDenied("not_allowed", user=actor.name, collection=args.layer)
     s = _store(args)
@@ -141,7 +171,7 @@ def _import(args: argparse.Namespace) -> int:
         _report_preview(args, item)
         return EXIT_REJECTED
     version = publishing.publish(
-        s, item, actor=actor, message=args.message, as_of=args.as_of, confirm_large_removal=args.yes
+        s, item, actor=actor, message=_with_os_user(args.message), as_of=args.as_of, confirm_large_removal=args.yes
     )
     _report_preview(args, item, version)
     return EXIT_OK
@@ -165,11 +195,12 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    actor = _actor(args.author)
+    actor = _authenticated_actor(args)
     s = _store(args)
     latest = s.latest(args.layer)
     base = args.base_version if args.base_version is not None else (latest.number if latest else 0)
-    version = publishing.rollback(s, args.layer, args.to, actor=actor, base_version=base, message=args.message)
+    message = _with_os_user(args.message or f"rollback to v{args.to}")
+    version = publishing.rollback(s, args.layer, args.to, actor=actor, base_version=base, message=message)
     if args.json:
         _print_json({"ok": True, "version": _version_json(version)})
     else:
@@ -242,12 +273,13 @@ def _add_editor(args: argparse.Namespace) -> int:
     password = None
     if not args.no_password:
         if args.password_stdin:
-            password = sys.stdin.readline().rstrip("\n")
+            password = sys.stdin.readline().rstrip("\r\n")
         else:
             password = getpass.getpass("password: ")
             if getpass.getpass("again: ") != password:
-                raise ValueError("the two passwords differ")
-    layers = [x.strip() for x in args.layers.split(",") if x.strip()] if args.layers else None
+                raise _Refused("auth.cli.passwords_differ", EXIT_USAGE, "passwords_differ")
+    # `--layers ""` or `--layers ,` is a mistake, not "no limit": pass the (empty) list on to be refused
+    layers = [x.strip() for x in args.layers.split(",") if x.strip()] if args.layers is not None else None
     path = args.secrets or auth.secrets_path()
     auth.add_editor(path, args.name, password, layers=layers, email=args.email)
     print(i18n.t("cli.editor_added", args.lang, name=args.name, path=str(path)))
@@ -277,14 +309,53 @@ def _options(args: argparse.Namespace) -> ingest.Options:
     )
 
 
-def _actor(name: str) -> store.Actor:
-    """The CLI's author must be an editor in secrets.toml: the same accounts and layer limits as the page."""
+def _authenticated_actor(args: argparse.Namespace) -> store.Actor:
+    """The CLI's author must be an editor in secrets.toml and prove it with her password: the same accounts,
+    layer limits and login throttle as the page (an unknown name reads as a wrong password)."""
     path = auth.secrets_path()
     secrets = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    account = auth.load_accounts(secrets).get(name)
-    if account is None:
-        raise store.PermissionDenied("not_allowed", user=name, collection="*")
-    return account.actor()
+    name = args.author
+    password = _password(args, name)
+    outcome = auth.attempt_login(
+        auth.load_accounts(secrets),
+        name,
+        password,
+        address=f"cli:{_os_user()}",
+        throttle_=throttle.LoginThrottle(throttle.database_path(args.data_dir)),
+        gate=auth.PasswordGate(1),
+    )
+    if outcome.status == "wait":
+        raise _Refused("auth.cli.wait", EXIT_REJECTED, "throttled", seconds=max(1, round(outcome.wait_s + 0.5)))
+    if outcome.account is None:
+        raise _Refused("auth.cli.wrong_password", EXIT_REJECTED, "wrong_password", name=name)
+    return outcome.account.actor()
+
+
+def _password(args: argparse.Namespace, name: str) -> str:
+    """--password-stdin, else $URBAN_PLAN_PASSWORD, else a prompt on a terminal; otherwise refuse (exit 2)."""
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise _Refused("auth.cli.empty_password", EXIT_USAGE, "no_password")
+        return password
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    if sys.stdin is not None and sys.stdin.isatty():
+        return getpass.getpass(f"{name} password: ")
+    raise _Refused("auth.cli.no_password", EXIT_USAGE, "no_password", name=name)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (containers): the number still says who
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+
+
+def _with_os_user(message: str) -> str:
+    """History shows the editor; this adds who ran the command on the machine (kept within the store's 500)."""
+    suffix = f" (os: {_os_user()[:40]})"
+    return (message.strip()[: 500 - len(suffix)] + suffix).strip()
 
 
 def _report_preview(
@@ -315,7 +386,7 @@ def _report_preview(
             }
         )
         return
-    print(i18n.t("cli.read", lang, features=result.feature_count, detected=_detected_text(result.detected)))
+    print(i18n.t("cli.read", lang, features=result.feature_count, detected=_detected_text(result.detected, lang)))
     for p in result.problems:
         where = "" if p.feature == "*" else f"[{p.feature}{'.' + p.field if p.field else ''}] "
         print(f"  {i18n.t(f'problems.{p.severity}', lang)}: {where}{problems.message(p, lang)}")
@@ -329,8 +400,8 @@ def _report_preview(
         print(i18n.t("cli.rejected", lang))
 
 
-def _detected_text(detected: dict[str, str]) -> str:
-    return ", ".join(f"{k}: {v}" for k, v in detected.items()) or "-"
+def _detected_text(detected: dict[str, str], lang: str) -> str:
+    return display.detected_text(detected, lang) or "-"
 
 
 def _diff_json(changes: diff.CollectionDiff | None) -> dict[str, Any] | None:

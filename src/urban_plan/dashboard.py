@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from urban_plan import display, schema
+from urban_plan import display, filters, schema
 from urban_plan.i18n import label, pick, t
 
 # Targets whose "what the data says" can be counted from a layer.
@@ -28,8 +29,6 @@ def target_cards(targets: dict[str, Any] | None, overlays: pd.DataFrame, lang: s
     """One card per target row. A missing value is said to be missing; nothing is computed that was not reported."""
     cards = []
     for row in (targets or {}).get("rows", []):
-        unit = pick(row.get("unit_zh"), row.get("unit_en"), lang)
-        target = f"{_number(row.get('target'))} {unit}".strip()
         if row.get("reported") is None:
             reported = t("value.not_reported", lang)
         else:
@@ -39,22 +38,43 @@ def target_cards(targets: dict[str, Any] | None, overlays: pd.DataFrame, lang: s
             reported = t(
                 "dashboard.reported",
                 lang,
-                value=f"{_number(row['reported'])} {unit}".strip(),
+                value=_amount(row["reported"], row, lang),
                 as_of=row.get("reported_as_of") or "—",
                 share=share,
             )
         layer = TARGET_LAYERS.get(row.get("id"))
+        source = _short_source(display.local_text(row.get("source"), lang))
+        note = display.local_text(row.get("note"), lang)
+        if source:  # the source named on the card itself, not left to "the article"
+            note = t("filters.separator", lang).join(p for p in (note, t("dashboard.source", lang, source=source)) if p)
         cards.append(
             TargetCard(
                 label=pick(row.get("label_zh"), row.get("label_en"), lang),
-                target=target,
+                target=_amount(row.get("target"), row, lang),
                 reported=reported,
                 data=data_summary(overlays, layer, lang) if layer else "",
-                note=str(row.get("note") or ""),
-                source=str(row.get("source") or ""),
+                note=note,
+                source=source,
             )
         )
     return cards
+
+
+def mean_progress_text(kpis: filters.Kpis, lang: str) -> str:
+    """The KPI strip's mean progress: a percentage, or 暂无上报 in words (never a bare dash)."""
+    return t("kpi.mean_progress_none", lang) if kpis.mean_progress is None else f"{kpis.mean_progress:.0f}%"
+
+
+def kpi_notes(kpis: filters.Kpis, lang: str) -> list[str]:
+    """Why a KPI reads empty or zero, said on the page under the strip (not only in a tooltip)."""
+    notes = []
+    if kpis.shown and kpis.mean_progress is None:
+        notes.append(t("kpi.note_no_progress", lang, total=kpis.shown))
+    elif kpis.reported < kpis.shown:
+        notes.append(t("kpi.note_some_progress", lang, n=kpis.reported, total=kpis.shown))
+    if kpis.shown and not kpis.by_status.get("completed"):
+        notes.append(t("kpi.note_none_completed", lang))
+    return notes
 
 
 def data_summary(overlays: pd.DataFrame, layer: str, lang: str) -> str:
@@ -84,16 +104,29 @@ def schedule_table(rated: pd.DataFrame, lang: str, ratings: tuple[str, ...]) -> 
             t("field.layer", lang): label("layer", r["layer"], lang),
             t("field.rating", lang): label("rating", r["rating"], lang),
             t("dashboard.why", lang): r["rating_reason"],
-            t("chart.expected", lang): None if r["expected"] != r["expected"] else r["expected"],
-            t("field.progress", lang): None if r["progress"] != r["progress"] else r["progress"],
+            # Text, not numbers: an empty cell would read "None"; a missing value is said in words.
+            t("dashboard.col_expected", lang): "—" if r["expected"] != r["expected"] else f"{r['expected']:.0f}%",
+            t("field.progress", lang): display.progress_text(r["progress"], lang),
         }
         for r in part.to_dict("records")
     ]
-    columns = [
-        t(k, lang)
-        for k in ("field.name", "field.layer", "field.rating", "dashboard.why", "chart.expected", "field.progress")
-    ]
+    keys = ("field.name", "field.layer", "field.rating", "dashboard.why", "dashboard.col_expected", "field.progress")
+    columns = [t(k, lang) for k in keys]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _short_source(source: str) -> str:
+    """A link named by its site (jinan.sdnews.com.cn), so a card stays readable; the full link is in the data."""
+    found = re.fullmatch(r"https?://([^/\s]+)\S*", source.strip())
+    return found.group(1) if found else source
+
+
+def _amount(value: Any, row: dict[str, Any], lang: str) -> str:
+    """A figure with its unit; money kept in 亿元 reads in the one English unit the app uses (¥ bn)."""
+    if value is not None and row.get("unit_zh") == "亿元":
+        return display.yi_text(float(value), lang)
+    unit = pick(row.get("unit_zh"), row.get("unit_en"), lang)
+    return f"{_number(value)} {unit}".strip()
 
 
 def _number(value: Any) -> str:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from urban_plan.i18n import label, pick, t
+from urban_plan.i18n import has, label, normalise_lang, pick, t
 
-STATUS_COLOURS: dict[str, str] = {"planned": "#3b6fb6", "in_progress": "#e08a00", "completed": "#2e8b57"}
+# Told apart under deuteranopia, protanopia and tritanopia (tests/unit/test_colours.py); schema.STATUS_SYMBOLS is
+# the second, colour-free cue.
+STATUS_COLOURS: dict[str, str] = {"planned": "#3884e0", "in_progress": "#fe9100", "completed": "#135c3a"}
 UNKNOWN_COLOUR = "#7a7a7a"
 
 
@@ -33,11 +36,135 @@ def progress_text(value: Any, lang: str) -> str:
 def investment_text(value: Any, lang: str) -> str:
     if _missing(value):
         return t("value.not_public", lang)
-    return t("value.yi", lang, amount=f"{float(value):,.2f}".rstrip("0").rstrip("."))
+    return yi_text(float(value), lang)
+
+
+def yi_text(amount: float, lang: str) -> str:
+    """A sum of money stored in 亿元 (10^8 yuan): "135.8 亿元" in Chinese, "¥13.58 bn" in English (one unit each)."""
+    return t("value.yi", lang, amount=_number(amount), bn=_number(amount / 10, 3))
 
 
 def date_text(value: Any, lang: str) -> str:
     return t("value.unknown", lang) if _missing(value) else str(value)
+
+
+def version_text(number: Any, lang: str) -> str:
+    """A version as people say it: 第 3 版 / version 3 (never the developer's "v3")."""
+    return t("history.version_option", lang, number=number)
+
+
+# Who saved the shipped history: the seeding script. Shown as what it means; the stored author stays as it is.
+SEED_AUTHORS = frozenset({"seed"})
+
+
+def author_text(author: Any, lang: str) -> str:
+    name = "" if author is None else str(author)
+    return t("history.seed_author", lang) if name in SEED_AUTHORS else name
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+_URL = re.compile(r"https?://[^\s()()]+")
+_ASIDE = re.compile(r"[((]([^()()]*)[))]")
+_PAIR = re.compile(r"\s*/\s+|\s+/\s*")  # "中文 / English": a slash with a space beside it (not a/b, not a URL)
+_CLAUSE = re.compile(r"\s*[;;]\s*")
+
+
+def local_text(value: Any, lang: str) -> str:
+    """The reader's half of a bilingual data text ("中文 / English", also clause by clause and inside brackets).
+
+    Shipped notes, sources and messages carry both languages; the screen shows one. A text in one language only
+    (or with no letters) comes back unchanged, and so does one that would come back empty: the data is not
+    changed, only how it reads.
+    """
+    text = "" if value is None else str(value)
+    if not (_CJK.search(text) and _LATIN.search(text)):
+        return text
+    want_zh = normalise_lang(lang) == "zh"
+    kept: list[str] = []
+    slots: dict[str, str] = {}
+
+    def hold(piece: str) -> str:
+        key = f"\x00{len(slots)}\x00"
+        slots[key] = piece
+        return key
+
+    work = _URL.sub(lambda m: hold(m.group(0)), text)
+    while True:  # innermost brackets first: each becomes one slot, localised on its own
+        found = _ASIDE.search(work)
+        if not found:
+            break
+        inner = local_text(_restore(found.group(1), slots), lang)
+        opening, closing = found.group(0)[0], found.group(0)[-1]
+        work = work[: found.start()] + hold(f"{opening}{inner}{closing}" if inner.strip() else "") + work[found.end() :]
+    pending: list[str] = []
+    for part in _PAIR.split(work):
+        for clause in _CLAUSE.split(part):
+            bare = re.sub(r"\x00\d+\x00", "", clause)
+            if not clause.strip():
+                continue
+            if (not _LATIN.search(bare) and not _CJK.search(bare)) or bool(_CJK.search(bare)) == want_zh:
+                kept.append(clause.strip() + "".join(pending))
+                pending = []
+                continue
+            # A dropped clause may carry an aside in the reader's language or none (a source, a link): keep it.
+            asides = [slots[k] for k in re.findall(r"\x00\d+\x00", clause) if _readable(slots[k], want_zh)]
+            asides = [a if want_zh else f" {a}" for a in asides]
+            if kept:
+                kept[-1] += "".join(asides)
+            else:
+                pending += asides
+    joined = (";" if want_zh else "; ").join(kept)
+    result = _restore(joined, slots).strip()
+    return result or text
+
+
+def _readable(aside: str, want_zh: bool) -> bool:
+    """An aside worth keeping from a dropped clause: a link, or words in the reader's language. Figures and dates
+    in a dropped clause repeat the kept one ("(47%)" on both sides), so they go with it."""
+    if "://" in aside:
+        return True
+    bare = re.sub(r"\x00\d+\x00", "", aside)
+    if _CJK.search(bare):
+        return want_zh
+    return not want_zh and bool(_LATIN.search(bare))
+
+
+def _restore(text: str, slots: dict[str, str]) -> str:
+    while "\x00" in text:
+        before = text
+        for key, piece in slots.items():
+            text = text.replace(key, piece)
+        if text == before:
+            break
+    return text
+
+
+def detected_text(detected: Mapping[str, str], lang: str) -> str:
+    """What an upload check found (encoding, coordinate system, datum ...) in the reader's words."""
+    parts = []
+    for key, value in detected.items():
+        shown = str(value)
+        if key == "crs":
+            found = re.fullmatch(r"(.*?)\s*\((declared|recognised)\)", shown)
+            if found:
+                how = t(f"detected.{found.group(2)}", lang)
+                shown = f"{found.group(1)}({how})" if normalise_lang(lang) == "zh" else f"{found.group(1)} ({how})"
+            shown = shown.replace("+swap", "")
+        elif key == "axis":
+            shown = t("detected.swapped", lang)
+        elif key == "datum" and "->" in shown:
+            source, target = (p.strip() for p in shown.split("->", 1))
+            shown = t("detected.converted", lang, source=_datum_name(source), target=_datum_name(target))
+        elif key == "encoding":
+            shown = shown.replace(" (BOM)", " (BOM)" if normalise_lang(lang) == "en" else "(带 BOM)")
+        name = t(f"detected.{key}", lang) if has(f"detected.{key}", lang) else key
+        parts.append(f"{name}:{shown}" if normalise_lang(lang) == "zh" else f"{name}: {shown}")
+    return t("detected.separator", lang).join(parts)
+
+
+def _datum_name(code: str) -> str:
+    return {"wgs84": "WGS84", "gcj02": "GCJ-02", "bd09": "BD-09"}.get(code.lower(), code)
 
 
 def confidence_text(value: Any, lang: str) -> str:
@@ -66,8 +193,8 @@ def details(row: Mapping[str, Any], lang: str) -> list[tuple[str, str, str]]:
         ("end_date", t("field.end_date", lang), date_text(row.get("end_date"), lang)),
         ("investment_yi", t("field.investment_yi", lang), investment_text(row.get("investment_yi"), lang)),
         ("confidence", t("field.confidence", lang), confidence_text(row.get("confidence"), lang)),
-        ("source", t("field.source", lang), str(row.get("source") or t("value.unknown", lang))),
-        ("note", t("field.note", lang), str(row.get("note") or "—")),
+        ("source", t("field.source", lang), local_text(row.get("source"), lang) or t("value.unknown", lang)),
+        ("note", t("field.note", lang), local_text(row.get("note"), lang) or "—"),
         ("id", t("field.id", lang), f"{row.get('layer')}/{row.get('id')}"),
     ]
 
@@ -102,6 +229,10 @@ def value_text(field: str, value: Any, lang: str) -> str:
     if field in ("start_date", "end_date"):
         return date_text(value, lang)
     return "—" if _missing(value) else str(value)
+
+
+def _number(value: float, digits: int = 2) -> str:
+    return f"{value:,.{digits}f}".rstrip("0").rstrip(".")
 
 
 def status_colour(status: Any) -> str:

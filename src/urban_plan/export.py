@@ -410,7 +410,7 @@ def _cover_page(pack: _Pack, store: LayerStore) -> str:
         (tr("export.kpi_mean"), mean),
         (
             tr("export.kpi_total"),
-            f"<b>{escape(tr('export.total_value', yi=total))}</b>"
+            f"<b>{escape(tr('export.total_value', yi=total, bn=f'{schema.FIVE_PROJECTS_TOTAL_YI / 10:g}'))}</b>"
             f'<div class="note">{escape(tr("export.total_note", source=schema.ARTICLE_SOURCE))}</div>',
         ),
     ]
@@ -497,7 +497,8 @@ def _project_page(pack: _Pack, row_frame: pd.DataFrame, number: int, count: int)
     kind = label("kind", row.get("kind"), lang) if row.get("kind") else ""
     investment = escape(display.investment_text(row.get("investment_yi"), lang))
     if row.get("investment_yi") is None:
-        split = tr("export.investment_split", total=f"{schema.FIVE_PROJECTS_TOTAL_YI:g}")
+        total_yi = schema.FIVE_PROJECTS_TOTAL_YI
+        split = tr("export.investment_split", total=f"{total_yi:g}", bn=f"{total_yi / 10:g}")
         investment += f'<div class="note">{escape(split)}</div>'
     facts = [
         (tr("field.status"), _chip(display.status_colour(row.get("status")), label("status", row.get("status"), lang))),

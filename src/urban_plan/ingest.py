@@ -6,6 +6,8 @@ user's language (see `problems.py`); a malformed, hostile or huge file produces 
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import io
 import json
 import math
@@ -14,6 +16,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -26,11 +29,15 @@ import shapely
 from urban_plan import datum, schema
 from urban_plan.schema import Problem
 
-# Limits, each checked before the work it protects.
+# Limits, each checked before the work it protects: sizes and counts come from the zip directory, the shapefile's
+# headers or the parsed GeoJSON lists, never from geometries already built. The one place they are defined.
 MAX_BYTES = 50 * 1024 * 1024
 MAX_FEATURES = 100_000
-MAX_VERTICES = 5_000_000
-MAX_PROPERTIES = 200
+MAX_VERTICES = 5_000_000  # the whole file
+MAX_FEATURE_VERTICES = 200_000  # one feature: far beyond any parcel, road or rail line a planner draws
+MAX_PARTS = 10_000  # rings, lines or points of one feature (a MultiPoint's points are its parts)
+MAX_PROPERTIES = 200  # fields of one feature
+MAX_FIELDS = 200  # distinct field names in the whole file
 MAX_ZIP_ENTRIES = 50
 MAX_ZIP_TOTAL = 300 * 1024 * 1024
 MAX_ZIP_RATIO = 200  # uncompressed / compressed, per entry
@@ -77,6 +84,11 @@ class Result:
     @property
     def ok(self) -> bool:
         return self.collection is not None and not self.errors
+
+
+def limits() -> dict[str, int]:
+    """The limits in force, by name (read when called: tests lower them), for help texts and checks."""
+    return {name: value for name, value in globals().items() if name.startswith("MAX_") and isinstance(value, int)}
 
 
 class _Reject(Exception):
@@ -134,12 +146,14 @@ class _Table:
 def _read_geojson(data: bytes, result: Result) -> _Table:
     text = _decode(data, result)
     try:
-        doc = orjson.loads(text)  # ~1.6x faster than json on big layers; strict: no NaN, no 1e999
+        with _no_cycle_collection():
+            doc = orjson.loads(text)  # ~1.6x faster than json on big layers; strict: no NaN, no 1e999
     except orjson.JSONDecodeError:
         doc = None  # the standard parser below names the problem as users are told it
     try:
         if doc is None:
-            doc = json.loads(text, parse_constant=_reject_constant)  # 1e999 -> inf is caught where numbers are used
+            with _no_cycle_collection():  # 1e999 -> inf is caught where numbers are used
+                doc = json.loads(text, parse_constant=_reject_constant)
     except _Reject:
         raise
     except ValueError as exc:  # JSONDecodeError, huge integers
@@ -156,6 +170,8 @@ def _read_geojson(data: bytes, result: Result) -> _Table:
     crs = _legacy_crs(doc.get("crs"))
     properties: list[dict[str, Any]] = []
     parsed: list[Any] = []
+    fields: dict[str, None] = {}
+    vertices = 0
     for row, feature in enumerate(features, start=1):
         if not isinstance(feature, dict) or feature.get("type") != "Feature":
             raise _Reject(Problem("not_a_feature", f"#{row}", "", str(type(feature).__name__)))
@@ -168,13 +184,85 @@ def _read_geojson(data: bytes, result: Result) -> _Table:
             )
         if isinstance(feature.get("id"), (str, int)) and not any(schema.canonical_field(k) == "id" for k in props):
             props = {"id": feature["id"], **props}  # GeoJSON's own feature id counts when no column is the id
+        fields.update(dict.fromkeys(props))
+        if len(fields) > MAX_FIELDS:  # each name would become a column, a mapping row and a form field
+            raise _Reject(Problem("too_many_fields", f"#{row}", "", str(len(fields)), (("limit", str(MAX_FIELDS)),)))
+        geometry = feature.get("geometry")
+        vertices += _check_feature_size(*_geojson_size(geometry), lambda p=props, r=row: _early_label(p, r))
         properties.append(props)
-        parsed.append(feature.get("geometry"))
+        parsed.append(geometry)
+    if vertices > MAX_VERTICES:  # counted on the parsed lists: nothing has been built yet
+        raise _Reject(_file_problem("too_many_vertices", str(vertices), limit=str(MAX_VERTICES)))
     geometries = _fast_polygons(parsed)
     if geometries is None:  # anything but simple polygons: let GEOS parse each geometry's GeoJSON
         geometries = _parse_geometries([json.dumps(g) if isinstance(g, dict) else None for g in parsed])
-    fields = list(dict.fromkeys(key for props in properties for key in props))
-    return _Table(properties, geometries, crs, fields, parsed)
+    return _Table(properties, geometries, crs, list(fields), parsed)
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Parsing makes millions of lists and dicts, none in a cycle; Python's cycle collector would walk the growing
+    heap again and again meanwhile (a 1.8-million-point file parsed 3x slower with it on)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _geojson_size(geometry: Any, depth: int = 0) -> tuple[int, int]:
+    """(vertices, parts) of a parsed GeoJSON geometry, from list lengths only: O(parts), not O(vertices).
+    Anything malformed counts as empty here; GEOS reports it when the geometry is read."""
+    if depth > 8:  # collections of collections: nothing a GIS exports, and not counted cheaply
+        raise _Reject(_file_problem("too_complex", "GeometryCollection"))
+    if not isinstance(geometry, dict):
+        return 0, 0
+    kind = geometry.get("type")
+    if kind == "GeometryCollection":
+        members = geometry.get("geometries")
+        if not isinstance(members, list):
+            return 0, 0
+        if len(members) > MAX_PARTS:
+            return 0, len(members)
+        sizes = [_geojson_size(g, depth + 1) for g in members]
+        return sum(v for v, _ in sizes), sum(p for _, p in sizes)
+    coords = geometry.get("coordinates")
+    if not isinstance(coords, list):
+        return 0, 0
+    if kind == "Point":
+        return 1, 1
+    if kind in ("MultiPoint", "LineString"):
+        return len(coords), len(coords) if kind == "MultiPoint" else 1
+    if kind in ("MultiLineString", "Polygon"):
+        if len(coords) > MAX_PARTS:
+            return 0, len(coords)  # refused for its parts: no need to count further
+        return sum(len(c) for c in coords if isinstance(c, list)), len(coords)
+    if kind == "MultiPolygon":
+        rings = [r for polygon in coords if isinstance(polygon, list) for r in polygon[: MAX_PARTS + 1]]
+        if len(rings) > MAX_PARTS:
+            return 0, len(rings)
+        return sum(len(r) for r in rings if isinstance(r, list)), len(rings)
+    return 0, 0
+
+
+def _check_feature_size(vertices: int, parts: int, label: Any) -> int:
+    """Refuse one feature over the per-feature limits (named by `label()`, built only then); its vertices."""
+    if vertices > MAX_FEATURE_VERTICES:
+        limit = (("limit", str(MAX_FEATURE_VERTICES)),)
+        raise _Reject(Problem("feature_too_many_vertices", label(), "geometry", str(vertices), limit))
+    if parts > MAX_PARTS:
+        raise _Reject(Problem("feature_too_many_parts", label(), "geometry", str(parts), (("limit", str(MAX_PARTS)),)))
+    return vertices
+
+
+def _early_label(props: dict[str, Any], row: int) -> str:
+    """A feature's id as the file gives it (before fields are mapped), else its row number."""
+    for key, value in props.items():
+        if schema.canonical_field(key) == "id" and not schema.is_blank(value) and isinstance(value, (str, int, float)):
+            return str(value)[:64]
+    return f"#{row}"
 
 
 def _fast_polygons(members: list[Any]) -> np.ndarray | None:
@@ -297,6 +385,10 @@ def _read_zipped_shapefile(data: bytes, result: Result) -> _Table:
     for required in (".shx", ".dbf"):
         if required not in parts:
             raise _Reject(_file_problem("zip_missing_part", required))
+    # The index holds one 8-byte entry per feature after a 100-byte header: the feature count before extracting.
+    indexed = max(0, parts[".shx"].file_size - 100) // 8
+    if indexed > MAX_FEATURES:
+        raise _Reject(_file_problem("too_many_features", str(indexed), limit=str(MAX_FEATURES)))
     with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
         for suffix, entry in parts.items():
             _extract_limited(archive, entry, Path(tmp) / f"layer{suffix}")
@@ -324,6 +416,7 @@ def _read_shapefile(path: Path, result: Result) -> _Table:
     names = _dbf_field_names(path.with_suffix(".dbf"))
     if len(names) > MAX_PROPERTIES:
         raise _Reject(_file_problem("too_many_properties", str(len(names)), limit=str(MAX_PROPERTIES)))
+    _check_shapefile_counts(path)  # from the headers: GDAL builds nothing of a file that is refused
     cpg = path.with_suffix(".cpg")
     declared = cpg.read_text(errors="replace").strip().upper() if cpg.exists() else ""
     if declared in ("936", "CP936", "GBK", "GB2312", "GB18030", "CP_936"):
@@ -361,6 +454,56 @@ def _read_shapefile(path: Path, result: Result) -> _Table:
         records = frame[fields].astype(object).where(frame[fields].notna(), None).to_dict("records")
         return _Table(records, np.asarray(frame.geometry.values, dtype=object), crs, fields)
     raise _Reject(_file_problem("unknown_encoding", str(last_error)[:80]))
+
+
+def _check_shapefile_counts(path: Path) -> None:
+    """Features, then each record's parts and points from its header in the .shp, at the offsets the .shx gives
+    (the ones GDAL reads from): the limits hold before any feature is read. The count is the .shx's, as GDAL's
+    own (pyogrio.read_info) is: read_info itself decodes the field names and fails on names cut mid-character,
+    which reading repairs later (see _trim_dbf_field_names)."""
+    vertices, parts = _shapefile_record_sizes(path)
+    if len(vertices) > MAX_FEATURES:
+        raise _Reject(_file_problem("too_many_features", str(len(vertices)), limit=str(MAX_FEATURES)))
+    over = np.flatnonzero((vertices > MAX_FEATURE_VERTICES) | (parts > MAX_PARTS))
+    if len(over):  # the first feature over a limit is named
+        first = int(over[0])
+        _check_feature_size(int(vertices[first]), int(parts[first]), lambda: f"#{first + 1}")
+    total = int(vertices.sum())
+    if total > MAX_VERTICES:
+        raise _Reject(_file_problem("too_many_vertices", str(total), limit=str(MAX_VERTICES)))
+
+
+def _shapefile_record_sizes(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(points, parts) per record, read from the record headers (ESRI shapefile technical description, 1998):
+    a record is an 8-byte header, then its shape type; multipoints give the number of points after a 32-byte box,
+    polylines, polygons and multipatches the number of parts and then of points. Records past the end of the file
+    count as empty (GDAL cannot read them either)."""
+    shx = np.fromfile(path.with_suffix(".shx"), dtype=">i4", offset=100)
+    offsets = shx[: len(shx) // 2 * 2 : 2].astype(np.int64) * 2  # in 16-bit words
+    size = path.stat().st_size
+    if not len(offsets) or size < 8:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    shp = np.memmap(path, dtype=np.uint8, mode="r")
+
+    def int32_at(where: np.ndarray) -> np.ndarray:
+        inside = (where >= 0) & (where + 4 <= size)
+        out = np.zeros(len(where), dtype=np.int64)
+        if inside.any():
+            raw = shp[where[inside, None] + np.arange(4)]
+            out[inside] = np.ascontiguousarray(raw).view("<i4").ravel()
+        return out
+
+    kind = int32_at(offsets + 8)
+    vertices = np.zeros(len(offsets), dtype=np.int64)
+    parts = np.zeros(len(offsets), dtype=np.int64)
+    points = np.isin(kind, (1, 11, 21))
+    vertices[points] = parts[points] = 1
+    multi = np.isin(kind, (8, 18, 28))
+    vertices[multi] = parts[multi] = int32_at(offsets[multi] + 44)
+    shaped = np.isin(kind, (3, 5, 13, 15, 23, 25, 31))
+    parts[shaped] = int32_at(offsets[shaped] + 44)
+    vertices[shaped] = int32_at(offsets[shaped] + 48)
+    return np.maximum(vertices, 0), np.maximum(parts, 0)
 
 
 def _dbf_field_names(dbf: Path) -> list[bytes]:

@@ -31,19 +31,26 @@ MAP_BACKGROUND = "#f3f1ea"  # the offline base: a paper tone, so the context lay
 # Click hook: the tooltip's last line carries "<layer>/<id>"; the page reads it back to show details.
 FEATURE_KEY = re.compile(r"(" + "|".join(schema.LAYER_IDS) + r")/([0-9A-Za-z_.\-\u3400-\u9fff]{1,64})")
 
+# Base-map colours never collide with a status or rating colour, also under colour-vision deficiencies
+# (tests/unit/test_colours.py): water a light cyan, the road a warm light grey, the boundary near-black dash-dot.
 CONTEXT_STYLES: dict[str, dict[str, Any]] = {
-    "boundary": {"color": "#4d4d4d", "weight": 2.5, "fill": True, "fillColor": "#ffffff", "fillOpacity": 0.55},
-    "river": {"color": "#4a8fc7", "weight": 3},
-    "lake": {"color": "#4a8fc7", "weight": 1, "fillColor": "#9cc7e8", "fillOpacity": 0.7},
-    "road": {"color": "#8a6d3b", "weight": 3},
+    "boundary": {"color": "#262626", "weight": 2, "fill": True, "fillColor": "#ffffff", "fillOpacity": 0.55},
+    "river": {"color": "#a8d8e8", "weight": 3},
+    "lake": {"color": "#a8d8e8", "weight": 1, "fillColor": "#d9eef5", "fillOpacity": 0.8},
+    "road": {"color": "#c4b8a6", "weight": 4},
     "landmark": {"color": "#333333", "weight": 2, "fillColor": "#ffffff", "fillOpacity": 1, "radius": 5},
 }
+CONTEXT_LEGEND = ("boundary", "river", "lake", "road")  # the base map's own legend entries
 LINE_WEIGHT = {"roads": 5, "rail": 4, "projects": 5, "layout": 2}
+# Each line style means one thing: solid = surveyed, dashed = approximate (示意), dotted = placeholder (待核实),
+# dash-dot = the district boundary; a line work's unfinished part is thinner and lighter (never a dash of its own).
 DASH = {"surveyed": None, "approximate": "10 6", "placeholder": "2 7"}
-REMAINING_DASH = "6 8"  # the part of a line work not yet done
+BOUNDARY_DASH = "12 4 2 4"
+REMAINING_WEIGHT = 0.45  # share of the full weight for the unfinished part of a line work
+REMAINING_OPACITY = 0.5
 FILL_OPACITY = {"surveyed": 0.35, "approximate": 0.22, "placeholder": 0.08}
-PROGRESS_LAYERS = ("roads", "rail", "projects")  # line works whose completed share is drawn solid
-CHANGE_COLOURS = {"added": "#1a9850", "changed": "#e08a00", "removed": "#d73027", "unchanged": "#9e9e9e"}
+PROGRESS_LAYERS = ("roads", "rail", "projects")  # line works whose completed share is drawn heavier
+CHANGE_COLOURS = {"added": "#2c7fb8", "changed": "#e6ab02", "removed": "#d55e00", "unchanged": "#9e9e9e"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,7 @@ def base_map(
         keyboard=not options.forward_keys,
     )
     assets.use_local_assets(m, lang=lang, base=options.asset_base)
-    css = _MAP_CSS + (_PRESENTATION_CSS if options.presentation else "")
+    css = _MAP_CSS + (_PRESENTATION_CSS if options.presentation else "") + _SMALL_SCREEN_CSS
     m.get_root().header.add_child(folium.Element(f"<style>{css}</style>"))
     for index, spec in enumerate(options.tiles):
         tiles = folium.TileLayer(
@@ -123,6 +130,8 @@ def base_map(
     if options.stamp:
         Stamp(*options.stamp).add_to(m)
     Legend(legend_html(lang, options.colour_by)).add_to(m)
+    keyboard = {"lang": HTML_LANG.get(lang, "zh-CN"), "label": t("a11y.map_label", lang)}
+    Script(_KEYBOARD_JS % json.dumps(keyboard, ensure_ascii=False)).add_to(m)
     if options.url_extent:
         Script(_EXTENT_TO_URL_JS).add_to(m)
     if options.forward_keys:
@@ -178,15 +187,23 @@ def overlay_groups(
     """One feature group per overlay layer (even when empty, so the layer control keeps its rows).
 
     With `colour_by="rating"` the frame must carry the columns of `progress.rate_frame`."""
+    return _overlay_groups(frame, options, layers)[0]
+
+
+def _overlay_groups(
+    frame: pd.DataFrame, options: MapOptions, layers: Iterable[str] = schema.OVERLAY_LAYERS
+) -> tuple[list[folium.FeatureGroup], list[PreparedLayer]]:
+    """overlay_groups, and the layers as prepared (sharing one vertex budget)."""
+    parts = {layer: frame[frame["layer"] == layer] if len(frame) else frame for layer in layers}
+    prepared = prepare_layers({layer: part for layer, part in parts.items() if len(part)}, options)
     groups = []
-    for layer in layers:
-        part = frame[frame["layer"] == layer] if len(frame) else frame
+    for layer, part in parts.items():
         name = t("map.layer_count", options.lang, layer=label("layer", layer, options.lang), count=len(part))
         group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
         if len(part):
-            _layer(part, options, _overlay_style).add_to(group)
+            styled_layer(prepared[layer], options, _overlay_style).add_to(group)
         groups.append(group)
-    return groups
+    return groups, list(prepared.values())
 
 
 def changes_group(changed: pd.DataFrame, options: MapOptions = MapOptions(), since: str = "") -> folium.FeatureGroup:
@@ -209,12 +226,13 @@ def change_groups(
         "changed": new[new["id"].map(changed_ids).eq("changed")] if len(new) else new,
         "removed": old[old["id"].map(changed_ids).eq("removed")] if len(old) else old,
     }
+    prepared = prepare_layers({change: part for change, part in parts.items() if len(part)}, options)
     groups = []
     for change, part in parts.items():
         name = t("map.layer_count", options.lang, layer=t(f"diff.{change}", options.lang), count=len(part))
         group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
         if len(part):
-            _layer(part, options, _fixed_style(CHANGE_COLOURS[change], change)).add_to(group)
+            styled_layer(prepared[change], options, _fixed_style(CHANGE_COLOURS[change], change)).add_to(group)
         groups.append(group)
     return groups
 
@@ -228,11 +246,14 @@ def full_map(
 ) -> folium.Map:
     """Base map with the overlay groups and a layer control in it: for exports and tests."""
     m = base_map(context, options)
-    for group in overlay_groups(overlays, options):
+    groups, prepared = _overlay_groups(overlays, options)
+    for group in groups:
         group.add_to(m)
     if changed is not None:
         changes_group(changed, options, since).add_to(m)
     layer_control().add_to(m)
+    if notice := simplified_notice(prepared, options.lang):  # an export says so too, on the map itself
+        MapNotice(notice).add_to(m)
     return m
 
 
@@ -250,11 +271,22 @@ def feature_key_from_text(text: str | None) -> tuple[str, str] | None:
 
 # --- features --------------------------------------------------------------------------------------------------
 
-# Above this many features in one layer the map switches to its fast path: canvas drawing, coordinates to ~1 m,
-# tooltips with name, status and key only (the details panel has the rest), no popup, no hover highlight, and for
-# polygon or line layers a compact encoding (delta-coded integer coordinates) that the browser expands.
+# Above this many features (or point markers) in one layer the map switches to its fast path: canvas drawing,
+# coordinates to ~1 m, tooltips with name, status and key only (the details panel has the rest), no popup, no hover
+# highlight, and for polygon or line layers a compact encoding (delta-coded integer coordinates) that the browser
+# expands.
 QUANTUM = 100_000  # coordinate units per degree in the compact encoding (~1 m)
 LARGE_LAYER = 500
+
+# What one browser is sent for one map, in vertices: beyond it a layer is drawn simplified (the stored data never
+# changes). A point costs more than a vertex: each is a marker of its own, and simplifying cannot remove points,
+# only thinning can. One MultiPoint of 1.8 million points was 37.6 MB to a
+# browser that never drew it; 50,000 parcels (~500,000 vertices) are drawn in about a second and stay untouched.
+MAP_VERTEX_BUDGET = 1_000_000
+POINT_COST = 10
+LAYER_BUDGET = MAP_VERTEX_BUDGET // 10  # a layer prepared alone: the base layer, change halos
+OVERLAY_BUDGET = MAP_VERTEX_BUDGET - 2 * LAYER_BUDGET  # the overlay layers of one map together (prepare_layers)
+_TOLERANCES = tuple(1e-6 * 2.0**k for k in range(18))  # degrees: ~0.1 m up to ~14 km
 
 
 class _Text(Element):
@@ -499,6 +531,9 @@ class PreparedLayer:
     compact: str = ""  # "": GeoJSON features; "P"/"L": compact polygon/line arrays (see StyledGeoJson)
     layer: str = ""
     digest: str = ""  # of everything the browser gets: names the layer's shared copy in the browser
+    cost: int = 0  # what the browser gets, in vertices (see display_cost)
+    full_cost: int = 0  # the same for the data as stored
+    simplified: bool = False  # over its vertex budget: shapes simplified, points thinned, for display only
 
     @property
     def shared(self) -> bool:
@@ -525,21 +560,142 @@ class PreparedLayer:
         return '{"type":"FeatureCollection","features":[' + chosen + "]}"
 
 
-def prepare_layer(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...] = ()) -> PreparedLayer:
-    """Build every feature's browser string. Large layers take the lean, vectorised path."""
-    prepared = _prepare(part, options, extra)
+def prepare_layers(
+    parts: dict[str, pd.DataFrame], options: MapOptions, budget: int = OVERLAY_BUDGET
+) -> dict[str, PreparedLayer]:
+    """prepare_layer for the overlay layers of one map, sharing one vertex budget: small layers keep all they
+    have, the large ones split the rest (see budget_shares)."""
+    costs = {name: display_cost(np.asarray(part.geometry.values, dtype=object)) for name, part in parts.items()}
+    shares = budget_shares(costs, budget)
+    return {name: prepare_layer(part, options, budget=shares[name]) for name, part in parts.items()}
+
+
+def budget_shares(costs: dict[str, int], budget: int) -> dict[str, int]:
+    """Split `budget` between layers costing `costs`: the cheapest first, each taking at most an equal share of
+    what is left, so no layer gets more than it needs and the shares never add up to more than `budget`."""
+    shares: dict[str, int] = {}
+    left = budget
+    ordered = sorted(costs.items(), key=lambda item: item[1])
+    for index, (name, cost) in enumerate(ordered):
+        shares[name] = min(cost, left // (len(ordered) - index))
+        left -= shares[name]
+    return shares
+
+
+def display_cost(geometries: np.ndarray) -> int:
+    """What drawing these geometries costs a browser, in vertices (a point counts POINT_COST)."""
+    return int(_costs(geometries).sum())
+
+
+def _costs(geometries: np.ndarray) -> np.ndarray:
+    counts = shapely.get_num_coordinates(geometries)
+    return np.where(np.isin(shapely.get_type_id(geometries), (0, 4)), POINT_COST * counts, counts)  # (Multi)Point
+
+
+def fit_budget(geometries: np.ndarray, budget: int) -> tuple[np.ndarray, int, bool]:
+    """Geometries a browser can draw within `budget` (see display_cost): unchanged when they fit; else lines and
+    areas simplified and multipoints thinned to a grid, with the smallest tolerance that fits; when even the
+    largest does not, the costliest features are drawn as their bounding boxes (points: one point each).
+    Returns (geometries, cost, simplified). The input array is not changed."""
+    cost = display_cost(geometries)
+    if cost <= budget:
+        return geometries, cost, False
+    low, high, best = 0, len(_TOLERANCES) - 1, None
+    while low <= high:  # the smallest tolerance that fits: fewer points the larger it is
+        middle = (low + high) // 2
+        candidate = _reduce(geometries, _TOLERANCES[middle])
+        candidate_cost = display_cost(candidate)
+        if candidate_cost <= budget:
+            best, high = (candidate, candidate_cost), middle - 1
+        else:
+            low = middle + 1
+    if best is not None:
+        return best[0], best[1], True
+    reduced = _reduce(geometries, _TOLERANCES[-1])
+    costs = _costs(reduced)
+    boxes = np.array([_box(g) for g in reduced], dtype=object)
+    saving = costs - _costs(boxes)
+    order = np.argsort(-saving, kind="stable")  # the largest savings first, until the rest fits
+    needed = int(np.searchsorted(np.cumsum(saving[order]), int(costs.sum()) - budget)) + 1
+    reduced[order[:needed]] = boxes[order[:needed]]
+    return reduced, display_cost(reduced), True
+
+
+def _reduce(geometries: np.ndarray, tolerance: float) -> np.ndarray:
+    """Lines and areas simplified (rings kept valid), multipoints thinned to one point per grid cell."""
+    out = geometries.copy()
+    types = shapely.get_type_id(geometries)
+    shapes = np.flatnonzero(np.isin(types, (1, 2, 3, 5, 6, 7)))
+    # Douglas-Peucker without topology checks: many times faster on huge rings, and a display copy may be a
+    # little invalid; a shape it removes entirely is drawn as its bounding box instead.
+    simple = shapely.simplify(geometries[shapes], tolerance, preserve_topology=False)
+    lost = shapely.is_empty(simple) & ~shapely.is_empty(geometries[shapes])
+    simple[lost] = [_box(g) for g in geometries[shapes][lost]]
+    out[shapes] = simple
+    multi = np.flatnonzero(types == 4)
+    if len(multi):
+        coords, owner = shapely.get_coordinates(geometries[multi], return_index=True)
+        cells = np.floor((coords - coords.min(axis=0)) / tolerance).astype(np.int64)
+        dims = (len(multi), int(cells[:, 0].max()) + 1, int(cells[:, 1].max()) + 1)
+        if float(np.prod(np.array(dims, dtype=float))) < 2**62:  # one integer per (feature, cell): a fast unique
+            _, first = np.unique(np.ravel_multi_index((owner, cells[:, 0], cells[:, 1]), dims), return_index=True)
+        else:
+            _, first = np.unique(np.column_stack([owner, cells]), axis=0, return_index=True)
+        first.sort()
+        thinned = shapely.multipoints(coords[first], indices=owner[first])
+        out[multi[np.unique(owner[first])]] = thinned
+    return out
+
+
+def _box(geometry: Any) -> Any:
+    """A stand-in of a few vertices: an area's or line's bounding box (a line stays a line), a point set's
+    centre."""
+    if geometry is None or geometry.is_empty:
+        return geometry
+    family = schema.GEOMETRY_FAMILIES.get(geometry.geom_type)
+    if family == "point":
+        return geometry.centroid
+    box = shapely.envelope(geometry)
+    if family == "line":
+        corners = shapely.get_coordinates(box.exterior if box.geom_type == "Polygon" else box)
+        return shapely.LineString(corners) if len(corners) > 1 else geometry
+    return box
+
+
+def simplified_notice(prepared: Iterable[PreparedLayer | None], lang: str) -> str | None:
+    """Why the map looks coarser than the data, when any of these layers was simplified for display."""
+    layers = [part for part in prepared if part is not None]
+    if not any(part.simplified for part in layers):
+        return None
+    sent = sum(part.cost for part in layers)
+    total = sum(part.full_cost for part in layers)
+    return t("map.simplified", lang, sent=f"{sent:,}", total=f"{total:,}", budget=f"{MAP_VERTEX_BUDGET:,}")
+
+
+def prepare_layer(
+    part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...] = (), budget: int = LAYER_BUDGET
+) -> PreparedLayer:
+    """Build every feature's browser string. Large layers take the lean, vectorised path. Over `budget`
+    vertices (see fit_budget) the shapes are simplified for display; the frame is not changed."""
+    stored = np.asarray(part.geometry.values, dtype=object)
+    reserve = 2 * int(_needs_split(part, stored).sum()) if len(part) else 0  # a split line gains two vertices
+    shown, cost, simplified = fit_budget(stored, max(0, budget - reserve))  # simplified: a new array, frame kept
+    cost += reserve
+    prepared = _prepare(part, shown, options, extra)
     content = hashlib.blake2b(digest_size=12)
     for text in (prepared.compact, prepared.layer, _json(prepared.styles), options.lang, *prepared.features):
         content.update(text.encode())
         content.update(b"\n")
-    return replace(prepared, digest=content.hexdigest())
+    full_cost = display_cost(stored) if simplified else cost
+    return replace(prepared, digest=content.hexdigest(), cost=cost, full_cost=full_cost, simplified=simplified)
 
 
-def _prepare(part: pd.DataFrame, options: MapOptions, extra: tuple[str, ...]) -> PreparedLayer:
+def _prepare(part: pd.DataFrame, geometries: np.ndarray, options: MapOptions, extra: tuple[str, ...]) -> PreparedLayer:
     if not len(part):
         return PreparedLayer(np.array([], dtype=object), np.array([], dtype=int), np.array([], dtype=object), {}, False)
-    large = len(part) > LARGE_LAYER
-    geometries = np.asarray(part.geometry.values, dtype=object)
+    # Many point markers (a big MultiPoint) need the fast path's canvas as much as many features do.
+    markers = shapely.get_num_coordinates(geometries[np.isin(shapely.get_type_id(geometries), (0, 4))]).sum()
+    large = len(part) > LARGE_LAYER or markers > LARGE_LAYER
     if options.datum != "wgs84":  # stored WGS84; shown in the tiles' datum so the two line up
         geometries = datum.convert_geometries(geometries, "wgs84", options.datum)
     decimals = 5 if large else 6  # ~1 m and ~0.1 m: beyond anything a screen shows of sketched shapes
@@ -662,7 +818,7 @@ def style_table(
             continue
         entry = style({"properties": {"_s": key}})
         fill = key.split("|")[1]
-        entry["label"] = escape(label("rating" if fill in progress.RATINGS else "status", fill, options.lang))
+        entry["label"] = symbol_label(fill, options.lang)
         styles[style_id] = entry
     return styles
 
@@ -792,18 +948,18 @@ def tooltip_html(row: dict[str, Any], lang: str) -> str:
     other = row.get("name_en") if lang == "zh" else row.get("name_zh")
     other_html = f'<div class="up-sub">{escape(other)}</div>' if other else ""
     colour = display.status_colour(row.get("status"))
-    status = escape(label("status", row.get("status"), lang))
+    status = symbol_label(row.get("status"), lang)  # a symbol as well as the colour dot: never colour alone
     rating = ""
     if row.get("rating"):
         dot = progress.RATING_COLOURS.get(row["rating"], "#999")
-        rating_text = escape(label("rating", row["rating"], lang))
+        rating_text = symbol_label(row["rating"], lang)
         rating = f'<div><span class="up-dot" style="background:{dot}"></span>{rating_text}</div>'
     return (
         f'<div class="up-name">{escape(display.name(row, lang))}{tag_html}</div>{other_html}'
         f'<div><span class="up-dot" style="background:{colour}"></span>{status}'
         f" · {escape(t('field.progress', lang))} {escape(display.progress_text(row.get('progress'), lang))}</div>"
         f"{rating}"
-        f'<div class="up-key">{escape(row.get("layer"))}/{escape(row.get("id"))}</div>'
+        f'<div class="up-key">{escape(t("field.id", lang))} {escape(row.get("layer"))}/{escape(row.get("id"))}</div>'
     )
 
 
@@ -857,10 +1013,10 @@ def _overlay_style(feature: dict[str, Any]) -> dict[str, Any]:
         # Classes on the SVG path: CSS hooks, and how browser tests find a layer's features.
         "className": f"up-l-{props['layer']} up-s-{props['fill']} up-c-{confidence} up-p-{props['piece']}",
     }
-    if props["piece"] == "done":  # the completed share of a line work: solid and heavier
-        style.update(dashArray=None, weight=weight + 2)
-    elif props["piece"] == "rest":
-        style.update(dashArray=REMAINING_DASH, opacity=0.8)
+    if props["piece"] == "done":  # the completed share of a line work: heavier (its dash still tells confidence)
+        style.update(weight=weight + 2)
+    elif props["piece"] == "rest":  # the unfinished part: thin and light, so it never reads as "approximate"
+        style.update(weight=weight * REMAINING_WEIGHT, opacity=REMAINING_OPACITY)
     if props["layer"] == "layout":  # areas sit under everything else: outline first, faint fill
         purple = "#6a51a3" if props["fill"] in schema.STATUSES else colour
         style.update(weight=2.5 * props["scale"], fillOpacity=style["fillOpacity"] / 2, color=purple, fillColor=purple)
@@ -872,7 +1028,9 @@ def _context_style(feature: dict[str, Any]) -> dict[str, Any]:
     style = dict(CONTEXT_STYLES.get(props["kind"], {"color": "#777777", "weight": 2}))
     style["weight"] = style.get("weight", 2) * props["scale"]
     style["className"] = f"up-l-context up-k-{props['kind']}"
-    if props["confidence"] == "placeholder":
+    if props["kind"] == "boundary":
+        style["dashArray"] = BOUNDARY_DASH
+    elif props["confidence"] == "placeholder":
         style["dashArray"] = DASH["placeholder"]
     elif props["kind"] == "road":
         style["dashArray"] = DASH["approximate"]
@@ -912,42 +1070,69 @@ def _fixed_style(colour: str, change: str) -> Any:
 # --- legend, stamp and small controls ------------------------------------------------------------------------
 
 
+def symbol_label(code: Any, lang: str) -> str:
+    """A status or rating as its symbol and name (escaped HTML): the colour-free cue of legend and tooltips."""
+    if code in progress.RATINGS:
+        return f"{progress.RATING_SYMBOLS[code]} {escape(label('rating', code, lang))}"
+    symbol = schema.STATUS_SYMBOLS.get(str(code))
+    return f"{symbol} {escape(label('status', code, lang))}" if symbol else escape(label("status", code, lang))
+
+
 def legend_html(lang: str, colour_by: str = "status") -> str:
+    """Every colour, symbol and line style on the map, each with the one thing it means."""
     if colour_by == "rating":
         title = t("legend.rating", lang)
-        swatches = "".join(
-            f'<div><span class="up-swatch" style="background:{progress.RATING_COLOURS[r]}"></span>'
-            f"{escape(label('rating', r, lang))}</div>"
-            for r in progress.RATINGS
-        )
+        entries = [(r, progress.RATING_COLOURS[r]) for r in progress.RATINGS]
     else:
         title = t("legend.status", lang)
-        swatches = "".join(
-            f'<div><span class="up-swatch" style="background:{display.status_colour(s)}"></span>'
-            f"{escape(label('status', s, lang))}</div>"
-            for s in schema.STATUSES
-        )
+        entries = [(s, display.status_colour(s)) for s in schema.STATUSES]
+    swatches = "".join(
+        f'<div class="up-legend-item up-legend-{escape(code)}"><span class="up-swatch" style="background:{colour}">'
+        f"</span>{symbol_label(code, lang)}</div>"
+        for code, colour in entries
+    )
     lines = (
-        "".join(_line_sample(DASH[c], label("confidence", c, lang)) for c in schema.CONFIDENCES)
-        + _line_sample(None, t("legend.done", lang), 6)
-        + _line_sample(REMAINING_DASH, t("legend.rest", lang))
+        "".join(_line_sample(DASH[c], t(f"a11y.legend.{c}", lang)) for c in schema.CONFIDENCES)
+        + _line_sample(None, t("a11y.legend.done", lang), 6)
+        + _line_sample(None, t("a11y.legend.rest", lang), 6 * REMAINING_WEIGHT, opacity=REMAINING_OPACITY)
+    )
+    base = "".join(
+        _area_sample(CONTEXT_STYLES[k]["fillColor"], CONTEXT_STYLES[k]["color"], t(f"a11y.legend.{k}", lang))
+        if k == "lake"
+        else _line_sample(
+            BOUNDARY_DASH if k == "boundary" else (DASH["approximate"] if k == "road" else None),
+            t(f"a11y.legend.{k}", lang),
+            CONTEXT_STYLES[k]["weight"],
+            colour=CONTEXT_STYLES[k]["color"],
+        )
+        for k in CONTEXT_LEGEND
     )
     return (
         f'<div class="up-legend-title">{escape(t("legend.title", lang))}</div>'
         f'<div class="up-legend-sub">{escape(title)}</div>{swatches}'
-        f'<div class="up-legend-sub">{escape(t("legend.confidence", lang))}</div>{lines}'
+        '<div class="up-legend-grid"><div>'  # two columns: the legend stays as short as it was
+        f'<div class="up-legend-sub">{escape(t("a11y.legend.lines", lang))}</div>{lines}</div><div>'
+        f'<div class="up-legend-sub">{escape(t("a11y.legend.base", lang))}</div>{base}'
         f'<div class="up-legend-sub">{escape(t("legend.layout", lang))}</div>'
-        f'<div><span class="up-swatch" style="background:#6a51a3;opacity:.5"></span>'
-        f"{escape(t('legend.layout_area', lang))}</div>"
-        f'<div class="up-legend-note">{escape(t("legend.note", lang))}</div>'
+        + _area_sample("#6a51a3", "#6a51a3", t("legend.layout_area", lang), opacity=0.5)
+        + f'</div></div><div class="up-legend-note">{escape(t("legend.note", lang))}</div>'
     )
 
 
-def _line_sample(dash: str | None, text: str, width: int = 3) -> str:
+def _line_sample(
+    dash: str | None, text: str, width: float = 3, *, colour: str = "#333333", opacity: float = 1.0
+) -> str:
     dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
     return (
-        f'<div><svg width="34" height="10"><line x1="1" y1="5" x2="33" y2="5" stroke="#333" '
-        f'stroke-width="{width}"{dash_attr}/></svg> {escape(text)}</div>'
+        f'<div><svg width="34" height="10" aria-hidden="true"><line x1="1" y1="5" x2="33" y2="5" stroke="{colour}" '
+        f'stroke-opacity="{opacity:g}" stroke-width="{width:g}"{dash_attr}/></svg> {escape(text)}</div>'
+    )
+
+
+def _area_sample(fill: str, stroke: str, text: str, *, opacity: float = 1.0) -> str:
+    return (
+        f'<div><span class="up-swatch" style="background:{fill};border:1px solid {stroke};opacity:{opacity:g}">'
+        f"</span>{escape(text)}</div>"
     )
 
 
@@ -963,9 +1148,36 @@ class Legend(SafeMacro):
                 var div = L.DomUtil.create('div', 'up-legend');
                 div.innerHTML = {{ this.html|tojson }};
                 L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);  // scrolling a long legend must not zoom the map
                 return div;
             };
-            legend.addTo({{ this._parent.get_name() }});
+            var map = {{ this._parent.get_name() }};
+            legend.addTo(map);
+            // Never cut: the legend keeps below the layer control (top right) and scrolls when the map is short.
+            var above = map._controlCorners.topright, below = map._controlCorners.bottomright;
+            var box = legend.getContainer();
+            box.style.boxSizing = 'border-box';
+            function fit() {
+                var others = below.offsetHeight - box.offsetHeight;  // its margin and the attribution line
+                box.style.maxHeight = Math.max(72, map.getSize().y - above.offsetHeight - others - 8) + 'px';
+            }
+            map.on('resize', fit);
+            if (window.ResizeObserver) { new ResizeObserver(fit).observe(above); }
+            // On a phone the whole legend would hide the map: the colours stay, the rest opens with a tap on
+            // the title.
+            var title = box.querySelector('.up-legend-title');
+            if (title && map.getSize().x < 560) {
+                box.classList.add('up-legend-folded');
+                title.setAttribute('role', 'button');
+                title.setAttribute('aria-expanded', 'false');
+                title.tabIndex = 0;
+                L.DomEvent.on(title, 'click', function () {
+                    var folded = box.classList.toggle('up-legend-folded');
+                    title.setAttribute('aria-expanded', folded ? 'false' : 'true');
+                    fit();
+                });
+            }
+            fit();
         })();
         {% endmacro %}
         """
@@ -1023,6 +1235,31 @@ class Script(SafeMacro):
         self.code = code
 
 
+class MapNotice(SafeMacro):
+    """A short fixed note on the map (why it is simplified), as text: never HTML."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+            var note = L.control({position: 'bottomleft'});
+            note.onAdd = function () {
+                var div = L.DomUtil.create('div', 'up-notice');
+                div.textContent = {{ this.message|tojson }};
+                return div;
+            };
+            note.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self._name = "MapNotice"
+        self.message = message
+
+
 class TileErrorNotice(SafeMacro):
     """When basemap tiles fail (no internet), say so once, quietly; the overlays are unaffected."""
 
@@ -1053,6 +1290,55 @@ class TileErrorNotice(SafeMacro):
         self.tiles = tiles
         self.message = message
 
+
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+
+# The map document says its language, and its features stay out of the Tab order: Chrome makes every SVG path
+# with a focus listener (Leaflet's tooltips add one) a Tab stop, so Tab would walk every feature before leaving.
+# The map itself is one Tab stop; Enter on it puts the features in the Tab order (each shows its tooltip on focus,
+# Enter opens it as a click would), Escape takes them out again and returns to the map.
+_KEYBOARD_JS = """
+var cfg = %s, box = map.getContainer(), entered = false;
+document.documentElement.lang = cfg.lang;
+box.setAttribute('tabindex', '0');
+box.setAttribute('role', 'region');
+box.setAttribute('aria-label', cfg.label);
+function features() {
+  return Array.prototype.slice.call(box.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive, '
+    + '.leaflet-marker-pane .leaflet-interactive'));
+}
+function setStops(on) {
+  entered = on;
+  features().forEach(function (el) { el.setAttribute('tabindex', on ? '0' : '-1'); });
+}
+map.on('layeradd', function (e) {
+  var el = e.layer && e.layer.getElement && e.layer.getElement();
+  if (el) { el.setAttribute('tabindex', entered ? '0' : '-1'); }
+});
+setStops(false);
+box.addEventListener('keydown', function (event) {
+  var target = event.target;
+  if (event.key === 'Enter' && target === box) {
+    var all = features();
+    if (!all.length) { return; }
+    event.preventDefault();
+    setStops(true);
+    all[0].focus();
+  } else if (event.key === 'Escape' && entered) {
+    event.preventDefault();
+    setStops(false);
+    box.focus();
+  } else if (event.key === 'Enter' && entered && target.classList.contains('leaflet-interactive')) {
+    event.preventDefault();
+    var r = target.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+    var click = {bubbles: true, cancelable: true, clientX: x, clientY: y, view: window};
+    target.dispatchEvent(new MouseEvent('click', click));
+  }
+});
+box.addEventListener('focusout', function (event) {  // Tab out of the map: features leave the Tab order again
+  if (entered && (!event.relatedTarget || !box.contains(event.relatedTarget))) { setStops(false); }
+});
+"""
 
 _SCALE_JS = "L.control.scale({imperial: false, maxWidth: 160, position: 'bottomleft'}).addTo(map);"
 
@@ -1085,11 +1371,12 @@ map.on('moveend', function () {
 });
 """
 
-# Presenting: a clicker sends PageUp/PageDown (or arrows); when the map has focus they must still step views.
+# Presenting: a clicker sends PageUp/PageDown (or arrows); when the map has focus they must still step views (and
+# Escape must still leave).
 _FORWARD_KEYS_JS = """
 ['keydown', 'keyup'].forEach(function (type) {  // both: the page tracks held keys for its shortcuts
   document.addEventListener(type, function (event) {
-    var keys = ['ArrowLeft', 'ArrowRight', 'PageUp', 'PageDown'];
+    var keys = ['ArrowLeft', 'ArrowRight', 'PageUp', 'PageDown', 'Escape'];  // Escape leaves the presentation
     if (keys.indexOf(event.key) < 0 || window.parent === window) { return; }
     event.preventDefault();
     var copy = new KeyboardEvent(type, {key: event.key, code: event.code, bubbles: true, cancelable: true});
@@ -1099,10 +1386,15 @@ _FORWARD_KEYS_JS = """
 """
 
 _MAP_CSS = f"""
+/* In the app, the map fills its iframe whatever height the page's stylesheet gives the iframe (streamlit-folium
+   writes the first height in px on #map_div); Leaflet follows the iframe's resize events itself. Only there:
+   exports lay maps out in documents of their own. */
+body:has(> #root #map_div) {{ margin: 0; overflow: hidden; }}
+#map_div {{ height: 100vh !important; }}
 html .folium-map, html .leaflet-container {{ background: {MAP_BACKGROUND};
   font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif; }}
 .up-legend {{ background: rgba(255,255,255,.94); padding: 8px 10px; border-radius: 6px; font-size: 12.5px;
-  line-height: 1.55; box-shadow: 0 1px 4px rgba(0,0,0,.3); max-width: 230px; color: #222; }}
+  line-height: 1.55; box-shadow: 0 1px 4px rgba(0,0,0,.3); max-width: 230px; color: #222; overflow-y: auto; }}
 .up-legend-title {{ font-weight: 700; font-size: 13.5px; }}
 .up-legend-sub {{ font-weight: 600; margin-top: 4px; color: #444; }}
 .up-legend-note {{ margin-top: 6px; color: #8a1c1c; font-size: 11.5px; }}
@@ -1110,7 +1402,7 @@ html .folium-map, html .leaflet-container {{ background: {MAP_BACKGROUND};
 .up-dot {{ display: inline-block; width: 9px; height: 9px; margin-right: 5px; border-radius: 50%; }}
 .up-name {{ font-weight: 700; font-size: 13.5px; }}
 .up-sub {{ color: #555; font-size: 12px; }}
-.up-key {{ color: #888; font-size: 10.5px; margin-top: 2px; font-family: monospace; }}
+.up-key {{ color: #595959; font-size: 10.5px; margin-top: 2px; font-family: monospace; }}
 .up-tag {{ display: inline-block; font-size: 11px; font-weight: 600; padding: 0 4px; border-radius: 3px;
   margin-left: 4px; border: 1px dashed #8a1c1c; color: #8a1c1c; }}
 .up-tag.up-placeholder {{ border-style: dotted; background: #fff3cd; }}
@@ -1124,19 +1416,44 @@ html .folium-map, html .leaflet-container {{ background: {MAP_BACKGROUND};
 .up-stamp-title {{ font-weight: 700; font-size: 16px; color: #111; }}
 .up-stamp-line {{ font-size: 12.5px; color: #333; }}
 .up-north {{ background: rgba(255,255,255,.85); border-radius: 6px; padding: 2px 4px; }}
+.up-legend-grid {{ display: grid; grid-template-columns: auto auto; column-gap: 1em; }}
+.up-legend:has(.up-legend-grid) {{ max-width: 30em; }}
+.leaflet-container:focus-visible, .leaflet-interactive:focus-visible {{ outline: 3px solid #1f5fa8;
+  outline-offset: -3px; }}
 /* Over a canvas layer, areas drawn as SVG (above the canvas) take clicks on their outline only: otherwise the
    district or a planning area would catch every click meant for the parcels inside it. */
 .up-over-canvas .leaflet-overlay-pane path.up-area {{ pointer-events: visibleStroke; }}
 """
 
-# Projectors wash out thin lines and small type: bigger, darker, heavier.
+# Projectors wash out thin lines and small type: bigger, darker, heavier; growing with the screen (about 17 px on
+# a 1280 px projector, 20 px on 1920 px).
 _PRESENTATION_CSS = """
-.up-legend { font-size: 17px; max-width: 320px; padding: 12px 14px; }
-.up-legend-title { font-size: 19px; }
-.leaflet-control-layers { font-size: 17px; }
+.up-legend { font-size: clamp(15px, 10px + 0.55vw, 21px); max-width: 20em; padding: 12px 14px; }
+.up-legend-title { font-size: 1.12em; }
+.leaflet-control-layers { font-size: clamp(15px, 10px + 0.55vw, 21px); }
 .up-name { font-size: 18px; }
 .leaflet-tooltip, .leaflet-popup-content { font-size: 16px; }
 .leaflet-control-scale-line { font-size: 15px; border-width: 3px; }
 .up-stamp-title { font-size: 24px; }
 .up-stamp-line { font-size: 17px; }
+"""
+
+# Phones: a 360 px map must stay a map, not a legend with a map behind it. Small type, narrow controls (they
+# scroll when long). After the presentation rules, so it wins over them on a phone too.
+_SMALL_SCREEN_CSS = """
+@media (max-width: 560px) {
+  .up-legend, .up-legend:has(.up-legend-grid) { font-size: 11px; line-height: 1.35; max-width: 48vw;
+    padding: 5px 7px; }
+  .up-legend-grid { grid-template-columns: auto; }
+  .up-legend-title { font-size: 12px; }
+  .up-legend-title[role="button"]::after { content: " ▾"; }
+  .up-legend-folded .up-legend-title[role="button"]::after { content: " ▸"; }
+  .up-legend-folded .up-legend-grid, .up-legend-folded .up-legend-note { display: none; }
+  .up-legend-note { font-size: 10px; }
+  .leaflet-control-layers { font-size: 11px; line-height: 1.3; max-width: 170px; max-height: 34vh;
+    overflow-y: auto; }
+  .leaflet-control-layers-expanded { padding: 3px 6px 3px 4px; }
+  .up-stamp-title { font-size: 14px; }
+  .up-stamp-line { font-size: 11px; }
+}
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable
 
 import pandas as pd
@@ -41,3 +42,16 @@ def table(problems: Iterable[Problem], lang: str) -> pd.DataFrame:
 
 def store_message(error: StoreError, lang: str) -> str:
     return t(f"store.{error.code}", lang, **{k: str(v) for k, v in error.params.items()})
+
+
+def write_error_message(error: OSError, lang: str) -> str:
+    """A write to the data folder that the system refused (read-only, full, no permission), for people: what
+    happened, that nothing was written, what to do. The store writes atomically, so a refused publish left no trace."""
+    code = {
+        errno.EROFS: "read_only",
+        errno.EACCES: "read_only",
+        errno.EPERM: "read_only",
+        errno.ENOSPC: "disk_full",
+        errno.EDQUOT: "disk_full",
+    }.get(error.errno or 0, "write_failed")
+    return t(f"store.{code}", lang, detail=error.strerror or type(error).__name__)

@@ -14,14 +14,17 @@ from urban_plan.i18n import label, t
 from urban_plan.store import LayerStore
 
 RATINGS: tuple[str, ...] = ("green", "yellow", "red", "missing")
-RATING_COLOURS: dict[str, str] = {"green": "#2e8b57", "yellow": "#e6b800", "red": "#c62828", "missing": "#9e9e9e"}
+# A teal green, a light amber, a dark red and a mid grey: differ in lightness as well as hue, so they stay apart
+# under deuteranopia, protanopia and tritanopia (tests/unit/test_colours.py). RATING_SYMBOLS is the colour-free cue.
+RATING_COLOURS: dict[str, str] = {"green": "#00615c", "yellow": "#e3c13b", "red": "#bf3319", "missing": "#8e9191"}
+RATING_SYMBOLS: dict[str, str] = {"green": "✓", "yellow": "▲", "red": "✖", "missing": "?"}
 CHANGES: tuple[str, ...] = ("appeared", "disappeared", "status", "advanced", "slipped", "other")
 CHANGE_COLOURS: dict[str, str] = {
-    "appeared": "#1a9850",
-    "disappeared": "#d73027",
+    "appeared": "#2c7fb8",  # blue and vermilion, not green and red: apart for red-green colour blindness
+    "disappeared": "#d55e00",  # also dotted on the map
     "status": "#7b3294",
-    "advanced": "#1f78b4",
-    "slipped": "#e66101",
+    "advanced": "#1b9e77",
+    "slipped": "#e6ab02",
     "other": "#666666",
 }
 

@@ -35,6 +35,13 @@ class Preview:
         return self.base.number if self.base else 0
 
     @property
+    def base_counts(self) -> dict[str, int] | None:
+        """The diff's counts when it was made against the publish's base (then the store need not diff again)."""
+        if self.diff is None or (self.against.number if self.against else 0) != self.base_number:
+            return None
+        return self.diff.counts()
+
+    @property
     def large_removal(self) -> bool:
         if self.diff is None or self.diff.old_total == 0:
             return False
@@ -75,7 +82,13 @@ def publish(
             "needs_confirmation", removed=len(item.diff.removed), before=item.diff.old_total, after=item.diff.new_total
         )
     return store.publish(
-        item.layer, item.result.collection, actor=actor, base_version=item.base_number, message=message, as_of=as_of
+        item.layer,
+        item.result.collection,
+        actor=actor,
+        base_version=item.base_number,
+        message=message,
+        as_of=as_of,
+        counts=item.base_counts,
     )
 
 
@@ -98,6 +111,8 @@ def change_table(changes: diff.CollectionDiff, lang: str) -> pd.DataFrame:
             for c in change.fields
         )
         moved = "" if change.moved_m is None else f"{change.moved_m:,.0f}"
+        if moved and change.moved_approximate:
+            moved = t("diff.approximate", lang) + moved
         rows.append((change.id, change.name_zh, t(f"diff.{change.change}", lang), fields, moved))
     columns = [t(f"diff.col_{key}", lang) for key in ("id", "name", "change", "fields", "moved_m")]
     return pd.DataFrame(rows, columns=columns)

@@ -15,6 +15,8 @@ import shapely
 
 STATUSES: tuple[str, ...] = ("planned", "in_progress", "completed")
 CONFIDENCES: tuple[str, ...] = ("surveyed", "approximate", "placeholder")
+# The colour-free cue for each status (legend, tooltip, details): empty, half and full, like the work itself.
+STATUS_SYMBOLS: dict[str, str] = {"planned": "○", "in_progress": "◐", "completed": "●"}
 
 # Canonical feature properties, in display order. Only id, name_zh and status are required.
 FIELDS: tuple[str, ...] = (
@@ -61,7 +63,7 @@ class LayerDef:
 
 LAYERS: dict[str, LayerDef] = {
     "layout": LayerDef("layout", frozenset({"polygon", "point"}), "overlay", "#6a51a3"),
-    "projects": LayerDef("projects", frozenset({"point", "line", "polygon"}), "overlay", "#b3261e"),
+    "projects": LayerDef("projects", frozenset({"point", "line", "polygon"}), "overlay", "#7a4a1e"),  # not red
     "rail": LayerDef("rail", frozenset({"point", "line"}), "overlay", "#1f4e9c"),
     "roads": LayerDef("roads", frozenset({"line"}), "overlay", "#c26a00"),
     "context": LayerDef("context", frozenset({"point", "line", "polygon"}), "base", "#6b6b6b"),

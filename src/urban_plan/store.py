@@ -104,9 +104,9 @@ class LayerStore(abc.ABC):
         return self.load(collection, number)
 
     @abc.abstractmethod
-    def _commit(self, collection: str, payload: Any, info_for: Callable[[int, Any], VersionInfo]) -> VersionInfo:
-        """Write a new version atomically under the writers' lock; `info_for(latest, latest_payload)` builds
-        its metadata (and raises to refuse) while the lock is held."""
+    def _commit(self, collection: str, payload: Any, info_for: Callable[[int], VersionInfo]) -> VersionInfo:
+        """Write a new version atomically under the writers' lock; `info_for(latest)` builds its metadata (and
+        raises to refuse) while the lock is held. Keep slow work out of it: every other writer waits meanwhile."""
 
     # Shared rules, identical for every backend -------------------------------------------------------------
 
@@ -137,8 +137,14 @@ class LayerStore(abc.ABC):
         as_of: dt.date | None = None,
         restored_from: int | None = None,
         saved_at: dt.datetime | None = None,
+        counts: dict[str, int] | None = None,
     ) -> VersionInfo:
-        """Publish a new version. Refuses (nothing written) without permission, on a stale base, or bad payload."""
+        """Publish a new version. Refuses (nothing written) without permission, on a stale base, or bad payload.
+
+        `counts` (added/removed/changed/total against `base_version`) may come from a diff the caller already made;
+        otherwise they are computed here, before the writers' lock: the base must be the latest version or the
+        publish conflicts, and versions never change, so the diff needs no lock and no other writer waits for it.
+        """
         _check_collection(collection)
         if not actor.may_write(collection):
             raise PermissionDenied("not_allowed", user=actor.name, collection=collection)
@@ -149,11 +155,18 @@ class LayerStore(abc.ABC):
         if problems:
             raise InvalidPayload("invalid_payload", collection=collection, problems="; ".join(problems[:10]))
         saved = (saved_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+        latest_now = self.latest(collection)
+        if base_version != (latest_now.number if latest_now else 0):  # fail fast, before any slow diff
+            raise ConflictError(
+                "stale_base", collection=collection, base=base_version, latest=latest_now.number if latest_now else 0
+            )
+        if counts is None:
+            base = self.load_shared(collection, base_version) if base_version and collection in schema.LAYERS else None
+            counts = diff.summary(base, payload) if collection in schema.LAYERS else {}
 
-        def info_for(latest: int, latest_payload: Any) -> VersionInfo:
-            if base_version != latest:
+        def info_for(latest: int) -> VersionInfo:
+            if base_version != latest:  # checked again under the lock: someone may have published meanwhile
                 raise ConflictError("stale_base", collection=collection, base=base_version, latest=latest)
-            counts = diff.summary(latest_payload, payload) if collection in schema.LAYERS else {}
             return VersionInfo(
                 number=latest + 1,
                 author=actor.name,
@@ -163,7 +176,7 @@ class LayerStore(abc.ABC):
                 sha256="",  # filled by the backend from the exact bytes it writes
                 base=latest,
                 restored_from=restored_from,
-                counts=counts,
+                counts=dict(counts),
             )
 
         return self._commit(collection, payload, info_for)
@@ -195,7 +208,8 @@ class FileLayerStore(LayerStore):
     """Everything under one directory: `<root>/store/<collection>/manifest.json` lists the versions, each an
     immutable `vNNNNNN.json` file; for layers, `<root>/<layer>.geojson` mirrors the current version for people
     and desktop GIS. The manifest rename is the commit point: a writer killed before it leaves the last good
-    version in place, and an orphaned version file is simply overwritten by the next publish."""
+    version in place, and an orphaned version file is simply overwritten by the next publish. Only publishes
+    write mirrors (reading never does), and a mirror someone edited by hand is kept as a backup first."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).resolve()
@@ -256,52 +270,52 @@ class FileLayerStore(LayerStore):
             raise NotFound("no_such_version", collection=collection, number=number)
         return found
 
-    def _commit(self, collection: str, payload: Any, info_for: Callable[[int, Any], VersionInfo]) -> VersionInfo:
+    def _commit(self, collection: str, payload: Any, info_for: Callable[[int], VersionInfo]) -> VersionInfo:
+        data = serialise(payload)  # before the lock: tens of megabytes take a while to encode
+        sha256 = hashlib.sha256(data).hexdigest()
         directory = self.root / "store" / collection
         directory.mkdir(parents=True, exist_ok=True)
         try:
             with FileLock(str(self._lock_path), timeout=LOCK_TIMEOUT_S):
                 _remove_orphans(self.root)  # temp files of a writer killed mid-publish (we hold the lock)
-                self._sync_mirrors()  # a writer killed after its commit may have left a mirror behind
                 versions = self.history(collection)
                 latest = versions[-1].number if versions else 0
-                latest_payload = self.load(collection, latest) if latest else None
-                info = info_for(latest, latest_payload)
-                data = serialise(payload)
-                info = VersionInfo(**{**asdict(info), "sha256": hashlib.sha256(data).hexdigest()})
+                if versions:
+                    self._read_verified(collection, versions[-1])  # never build on a damaged version (hash only)
+                info = VersionInfo(**{**asdict(info_for(latest)), "sha256": sha256})
                 _atomic_write(self._version_path(collection, info.number), data)
                 rows = [asdict(v) for v in versions] + [asdict(info)]
                 _atomic_write(self._manifest_path(collection), json.dumps(rows, ensure_ascii=False, indent=1).encode())
                 # Committed. The mirror is a convenience copy: failing to write it must not report the publish
-                # as failed (a retry would then conflict); the next writer, or the next start, repairs it.
+                # as failed (a retry would then conflict); the next publish brings every mirror up to date.
                 with contextlib.suppress(OSError):
                     self._sync_mirrors()
                 return info
         except Timeout as exc:
             raise StoreError("busy", collection=collection) from exc
 
-    def repair_mirrors(self) -> None:
-        """Bring the `<layer>.geojson` mirrors up to date (after a writer died between commit and mirror)."""
-        if not (self.root / "store").is_dir():
-            return
-        try:
-            with FileLock(str(self._lock_path), timeout=2):
-                _remove_orphans(self.root)
-                self._sync_mirrors()
-        except (Timeout, OSError):
-            pass  # busy or read-only: a writer is at work and will sync them itself
-
     def _sync_mirrors(self) -> None:
-        """Make `<layer>.geojson` equal to each layer's current version (caller holds the lock)."""
+        """Make `<layer>.geojson` equal to each layer's current version (caller holds the lock, and is publishing).
+
+        A mirror whose bytes are none of the layer's stored versions was changed by someone (a desktop GIS, a text
+        editor): it is copied to `<layer>.geojson.bak-<UTC time>` before being replaced, so their work is kept.
+        """
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         for layer in schema.LAYER_IDS:
+            versions = self.history(layer)
             current = self.current(layer)
             if current is None:
                 continue
             mirror = self.root / f"{layer}.geojson"
             try:
-                if mirror.exists() and hashlib.sha256(mirror.read_bytes()).hexdigest() == current.sha256:
+                old = mirror.read_bytes() if mirror.exists() else None
+                old_sha = hashlib.sha256(old).hexdigest() if old is not None else None
+                if old_sha == current.sha256:
                     continue
-                _atomic_write(mirror, self._read_verified(layer, current))
+                new = self._read_verified(layer, current)
+                if old is not None and old_sha not in {v.sha256 for v in versions}:
+                    _atomic_write(mirror.with_name(f"{mirror.name}.bak-{stamp}"), old)
+                _atomic_write(mirror, new)
             except StoreError:
                 continue  # a damaged version is reported when loaded; the mirror keeps what it had
 
@@ -376,7 +390,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def open_store(root: str | os.PathLike[str] | None = None) -> LayerStore:
-    """The configured store (file backend; `URBAN_PLAN_DATA_DIR` or geodata/), its mirrors repaired."""
-    store = FileLayerStore(root)
-    store.repair_mirrors()
-    return store
+    """The configured store (file backend; `URBAN_PLAN_DATA_DIR` or geodata/). Opening writes nothing: read-only
+    commands and pages must work on a read-only folder and never touch a mirror someone is editing."""
+    return FileLayerStore(root)

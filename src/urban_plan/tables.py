@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from urban_plan import display
 from urban_plan.i18n import label, t
 from urban_plan.store import VersionInfo
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TABLE_FIELDS = (
     "name",
     "layer",
@@ -40,13 +43,33 @@ def feature_table(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
                 "end_date": display.date_text(data.get("end_date"), lang),
                 "investment_yi": display.investment_text(data.get("investment_yi"), lang),
                 "confidence": display.confidence_text(data.get("confidence"), lang),
-                "source": data.get("source") or "",
-                "note": data.get("note") or "",
+                "source": display.local_text(data.get("source"), lang),
+                "note": display.local_text(data.get("note"), lang),
                 "id": f"{data.get('layer')}/{data.get('id')}",
             }
         )
     table = pd.DataFrame(rows, columns=list(TABLE_FIELDS))
     return table.rename(columns=headers(lang))
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    """A table as CSV for Excel: UTF-8 with a BOM (Excel on Chinese Windows reads UTF-8 only then), and every text
+    cell that a spreadsheet would run as a formula prefixed with a single quote (OWASP's CSV-injection advice).
+
+    Only text is touched: a number such as -3.5 stays a number; the text "-3.5" becomes "'-3.5". Every
+    spreadsheet export goes through here (a test looks for any other CSV writer).
+    """
+    safe = table.rename(columns=lambda name: _guard(name) if isinstance(name, str) else name)
+    safe = safe.apply(lambda column: column if pd.api.types.is_numeric_dtype(column) else column.map(_guard))
+    # CRLF rows (RFC 4180): then the csv module also quotes a lone \r in a cell, which would otherwise split the row.
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+def _guard(value: Any) -> Any:
+    # A leading = + - @ starts a formula; tab and carriage return are stripped by some importers, then it does too.
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def headers(lang: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from tests.app.conftest import log_in, raw_keys, texts
 from urban_plan import auth
+from urban_plan.i18n import t
 from urban_plan.store import FileLayerStore
 
 PASSWORD = "correct horse battery"
@@ -55,14 +56,47 @@ def test_a_viewer_has_no_upload_page_whatever_the_url_says(app, password_hash: s
         at.switch_page("app_pages/upload.py").run()
 
 
-def test_a_wrong_password_is_refused_and_repeated_failures_lock_the_name(app, password_hash: str) -> None:
+def test_a_wrong_password_is_refused_and_repeated_failures_slow_the_name_down(
+    app, password_hash: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from urban_plan import throttle
+
+    monkeypatch.setattr(throttle, "_now", lambda: 1_000_000.0)  # a slow machine must not let the wait run out
     at = with_editor(app(), password_hash).run()
     log_in(at, password="wrong password!")
     assert [e.value for e in at.error] == ["账号或密码不正确。"]
-    for _ in range(4):
+    for _ in range(2):
         log_in(at, password="still wrong!!")
     log_in(at)  # the right password no longer helps for a while
-    assert any("分钟后再试" in e.value for e in at.error)
+    assert [e.value for e in at.error] == ["登录尝试过于频繁,请 2 秒后再试。"]
+    assert "upload" not in nav_pages(at)
+
+
+def test_logging_out_ends_the_session_and_a_new_password_ends_it_too(app, password_hash: str, tmp_path: Path) -> None:
+    at = with_editor(app(), password_hash).run()
+    log_in(at)
+    assert "upload" in nav_pages(at)
+    assert any("只在当前标签页有效" in text for text in texts(at))  # AppTest runs without serve.py's routes
+    token = at.session_state["_editor_token"]
+    at.button[0].click().run()  # 退出登录
+    assert "upload" not in nav_pages(at)
+    from ui import auth as ui_auth
+
+    accounts = auth.load_accounts({"editors": {"li": {"password_hash": password_hash}}})
+    assert ui_auth.sessions.Sessions(ui_auth.throttle.database_path()).validate(token, accounts) is None
+    log_in(at)
+    assert "upload" in nav_pages(at)
+    at.secrets["editors"] = {"li": {"password_hash": auth.hash_password("a brand new password")}}
+    at.run()
+    assert "upload" not in nav_pages(at)
+
+
+def test_an_unusable_login_database_is_explained_not_a_traceback(app, password_hash: str, data_dir: Path) -> None:
+    (data_dir / "store" / "auth.sqlite3").mkdir()  # what sqlite sees on a broken or read-only folder: cannot open
+    at = with_editor(app("en"), password_hash).run()
+    log_in(at)
+    assert not at.exception
+    assert [e.value for e in at.error] == [t("auth.unavailable", "en")]
     assert "upload" not in nav_pages(at)
 
 

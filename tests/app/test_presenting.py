@@ -34,8 +34,8 @@ def test_the_dashboard_sets_targets_beside_what_the_data_says_and_never_invents_
     assert not at.exception, [e.message for e in at.exception]
     shown = " ".join(texts(at))
     assert "135.8 亿元" in shown and "2,156 套(截至 2023-12-31)" in shown and "47%" in shown
-    assert shown.count("未报告") >= 2  # the 87 key projects and their 94亿 annual investment
-    assert "新改扩建道路 9 个(规划 9" in shown and "9 个为待核实占位" in shown
+    assert shown.count("未上报") >= 2  # the 87 key projects and their 94亿 annual investment
+    assert "新改扩建道路 9 个(规划 9" in shown and "9 个为待核实要素" in shown
 
 
 def test_the_dashboard_lists_what_is_behind_and_what_is_missing_data(app) -> None:
@@ -43,7 +43,7 @@ def test_the_dashboard_lists_what_is_behind_and_what_is_missing_data(app) -> Non
     at.switch_page("app_pages/dashboard.py").run()
     behind, missing = at.dataframe[0].value, at.dataframe[1].value
     assert "Huanghe Avenue north extension" in set(behind["Name"])
-    assert set(behind["Schedule"]) == {"Far behind / overdue"}
+    assert set(behind["Plan vs actual"]) == {"Far behind / overdue"}
     assert "Jinan–Binzhou HSR (Jiyang section)" in set(missing["Name"])
 
 

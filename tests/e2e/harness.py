@@ -54,8 +54,11 @@ class App:
 
 
 @contextlib.contextmanager
-def running_app(data_dir: Path, log_dir: Path, env: dict[str, str] | None = None) -> Iterator[App]:
-    """`streamlit run app.py` on a free port; waits on /_stcore/health, never on sleep; prints the log on failure."""
+def running_app(
+    data_dir: Path, log_dir: Path, env: dict[str, str] | None = None, script: str = "serve.py"
+) -> Iterator[App]:
+    """`streamlit run serve.py` (app.py plus the login-cookie routes, as scripts/run.sh serves it) on a free port;
+    waits on /_stcore/health, never on sleep; prints the log on failure."""
     port = free_port()
     log_path = log_dir / f"streamlit-{port}.log"
     environment = {**os.environ, "URBAN_PLAN_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -66,7 +69,7 @@ def running_app(data_dir: Path, log_dir: Path, env: dict[str, str] | None = None
                 "-m",
                 "streamlit",
                 "run",
-                "app.py",
+                script,
                 f"--server.port={port}",
                 "--server.address=127.0.0.1",
                 "--server.headless=true",

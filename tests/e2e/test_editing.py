@@ -94,14 +94,14 @@ def test_an_editor_uploads_previews_publishes_sees_the_map_change_and_rolls_back
     assert completed.locator('[data-testid="stMetricValue"]').inner_text() == "1"
 
     go(page, "版本历史")
-    page.get_by_text("v4").first.wait_for(state="attached")
+    page.get_by_text("第 4 版").first.wait_for(state="attached")
     editing.screenshot("history-zh")
     page.locator('[data-testid="stSelectbox"]').filter(has_text="查看版本").click()
-    page.get_by_role("option", name="v3").click()
+    page.get_by_role("option", name="第 3 版").click()
     harness.wait_for_app(page)
     page.get_by_text("我确认要将第 3 版重新发布为新版本").click()
     page.get_by_role("button", name="回滚到第 3 版").click()
-    page.get_by_text("v5").first.wait_for(state="attached")
+    page.get_by_text("第 5 版").first.wait_for(state="attached")
     go(page, "规划地图")
     harness.map_frame(page).locator("path.up-l-projects").first.wait_for(state="attached")
     assert harness.map_frame(page).locator("path.up-l-projects.up-s-completed").count() == 0

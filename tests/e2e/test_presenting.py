@@ -62,7 +62,7 @@ def map_zoom(page: Any) -> float:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_dashboard_renders_targets_ratings_and_charts(show: Session, lang: str) -> None:
     page = show.open(f"/dashboard?lang={lang}")
-    target = "目标 135.8 亿元" if lang == "zh" else "Target 135.8 yi yuan"
+    target = "目标 135.8 亿元" if lang == "zh" else "Target ¥13.58 bn"
     page.get_by_text(target).wait_for()
     page.locator('[data-testid="stVegaLiteChart"]').nth(2).wait_for()
     assert page.locator('[data-testid="stVegaLiteChart"]').count() == 3

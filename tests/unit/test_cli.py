@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,10 +19,26 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """li, limited to projects; her password in URBAN_PLAN_PASSWORD, as a script would pass it."""
     path = tmp_path / "secrets.toml"
     auth.add_editor(path, "li", PASSWORD, layers=["projects"])
     monkeypatch.setenv(auth.SECRETS_ENV, str(path))
+    monkeypatch.setenv(cli.PASSWORD_ENV, PASSWORD)
     return path
+
+
+def run_cli(*argv: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The CLI as a separate process, standard input not a terminal (a script, a cron job)."""
+    environment = {k: v for k, v in os.environ.items() if k != cli.PASSWORD_ENV} | (env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "urban_plan", *argv],
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+        timeout=300,
+    )
 
 
 def projects_file(data_dir: Path, tmp_path: Path, status: str = "completed") -> Path:
@@ -85,7 +103,8 @@ def test_import_publishes_through_the_store_and_history_shows_it(data_dir, tmp_p
     )
     assert code == 0 and "第 4 版" in out
     latest = FileLayerStore(data_dir).latest("projects")
-    assert (latest.author, latest.as_of, latest.message) == ("li", "2026-10-01", "黄河大道北延完工")
+    assert (latest.author, latest.as_of) == ("li", "2026-10-01")
+    assert latest.message == f"黄河大道北延完工 (os: {getpass.getuser()})"  # who ran it on the machine, too
     code, out, _ = run(capsys, "history", "projects", "--json")
     assert code == 0 and [v["number"] for v in json.loads(out)] == [1, 2, 3, 4]
 
@@ -127,6 +146,7 @@ def test_removing_most_features_needs_yes(data_dir, tmp_path, secrets, capsys) -
 
 def test_rollback_and_export(data_dir, tmp_path, secrets, capsys) -> None:
     assert run(capsys, "rollback", "projects", "--to", "1", "--author", "li")[0] == 0
+    assert FileLayerStore(data_dir).latest("projects").message == f"rollback to v1 (os: {getpass.getuser()})"
     out_file = tmp_path / "v1.geojson"
     assert run(capsys, "export", "projects", "--version", "1", "-o", str(out_file))[0] == 0
     assert out_file.read_bytes() == FileLayerStore(data_dir).load_bytes("projects", 4)
@@ -151,6 +171,59 @@ def test_add_editor_reads_the_password_from_stdin_and_writes_only_a_hash(tmp_pat
     )
     assert result.returncode == 0, result.stderr
     assert "$argon2id$" in path.read_text(encoding="utf-8") and PASSWORD not in path.read_text(encoding="utf-8")
+
+
+def test_a_write_without_the_authors_password_is_refused_in_both_languages(data_dir, tmp_path, secrets) -> None:
+    """Before: `--author li` alone published as li; anyone who could run the CLI could be any editor."""
+    before = FileLayerStore(data_dir).history("projects")
+    env = {auth.SECRETS_ENV: str(secrets), "URBAN_PLAN_DATA_DIR": str(data_dir)}
+    result = run_cli("import", str(projects_file(data_dir, tmp_path)), "--layer", "projects", "--author", "li", env=env)
+    assert result.returncode == cli.EXIT_USAGE, result.stderr
+    assert "URBAN_PLAN_PASSWORD" in result.stderr and "密码" in result.stderr and "password" in result.stderr
+    result = run_cli("rollback", "projects", "--to", "1", "--author", "li", env=env)
+    assert result.returncode == cli.EXIT_USAGE
+    assert FileLayerStore(data_dir).history("projects") == before
+
+
+def test_a_wrong_password_is_refused_and_the_right_one_on_stdin_publishes(data_dir, tmp_path, secrets) -> None:
+    env = {auth.SECRETS_ENV: str(secrets), "URBAN_PLAN_DATA_DIR": str(data_dir)}
+    upload = str(projects_file(data_dir, tmp_path))
+    wrong = run_cli("import", upload, "--layer", "projects", "--author", "li", env={**env, cli.PASSWORD_ENV: "nope!"})
+    assert wrong.returncode == cli.EXIT_REJECTED and "不正确" in wrong.stderr
+    assert FileLayerStore(data_dir).latest("projects").number == 3
+    right = run_cli(
+        *("--lang", "en", "import", upload, "--layer", "projects", "--author", "li", "--password-stdin"),
+        stdin=PASSWORD + "\n",
+        env=env,
+    )
+    assert right.returncode == 0, right.stderr
+    assert FileLayerStore(data_dir).latest("projects").number == 4
+
+
+def test_repeated_wrong_passwords_on_the_cli_are_throttled_like_the_page(
+    data_dir, tmp_path, secrets, capsys, monkeypatch
+) -> None:
+    from urban_plan import throttle
+
+    monkeypatch.setattr(throttle, "_now", lambda: 1_000_000.0)  # however slow this machine, no wait runs out
+    monkeypatch.setenv(cli.PASSWORD_ENV, "not the password")
+    codes = [run(capsys, "rollback", "projects", "--to", "1", "--author", "li")[0] for _ in range(4)]
+    assert codes == [cli.EXIT_REJECTED] * 4
+    monkeypatch.setenv(cli.PASSWORD_ENV, PASSWORD)
+    code, _, err = run(capsys, "rollback", "projects", "--to", "1", "--author", "li")
+    assert code == cli.EXIT_REJECTED and "秒后再试" in err
+    assert FileLayerStore(data_dir).latest("projects").number == 3
+
+
+@pytest.mark.parametrize(
+    ("layers", "expected"), [(",", "--layers 为空"), ("", "--layers 为空"), ("projects,nowhere", "未知图层:nowhere")]
+)
+def test_add_editor_refuses_an_empty_or_unknown_layer_list(tmp_path: Path, layers: str, expected: str) -> None:
+    """Before: `--layers ","` (or "") wrote no limit, i.e. every layer."""
+    path = tmp_path / "secrets.toml"
+    result = run_cli("add-editor", "li", "--layers", layers, "--password-stdin", "--secrets", str(path), stdin=PASSWORD)
+    assert result.returncode == cli.EXIT_USAGE and expected in result.stderr
+    assert not path.exists()
 
 
 def test_render_html_writes_one_offline_file(data_dir: Path, tmp_path: Path, capsys) -> None:

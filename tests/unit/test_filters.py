@@ -55,7 +55,7 @@ def test_the_description_names_every_active_filter_in_both_languages() -> None:
     criteria = Criteria(statuses=frozenset({"in_progress"}), progress_min=20, show_placeholder=False)
     zh, en = filters.describe(criteria, "zh"), filters.describe(criteria, "en")
     assert "在建" in zh and "20%" in zh and "待核实" in zh
-    assert "In progress" in en and "20%" in en and "Placeholder" in en
+    assert "In progress" in en and "20%" in en and "Unverified" in en
     assert filters.describe(Criteria(), "en") == "All features shown (no filter)."
     assert filters.active_count(criteria) == 3
 

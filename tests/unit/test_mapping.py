@@ -198,7 +198,7 @@ def test_folium_s_own_elements_never_evaluate_template_syntax_either() -> None:
     assert "{{ 7*7 }}" in html and ">49<" not in html and '"49"' not in html
 
 
-def test_a_line_work_draws_its_completed_share_solid_and_the_rest_dashed() -> None:
+def test_a_line_work_draws_its_completed_share_heavy_and_the_rest_thin_and_light() -> None:
     line = shapely.LineString([(117.10, 36.90), (117.20, 36.90)])
     rows = [feature_row(layer="roads", id="r1", name_zh="路", kind="road_work", status="in_progress", progress=60.0)]
     part = gpd.GeoDataFrame(rows, geometry=[line], crs="EPSG:4326")
@@ -207,9 +207,10 @@ def test_a_line_work_draws_its_completed_share_solid_and_the_rest_dashed() -> No
     assert set(pieces) == {"done", "rest"}
     done = shapely.from_geojson(json.dumps(pieces["done"]["geometry"]))
     assert done.length / line.length == pytest.approx(0.6, abs=1e-4)
-    solid, dashed = (mapping._overlay_style(pieces[p]) for p in ("done", "rest"))
-    assert solid["dashArray"] is None and solid["weight"] > dashed["weight"] - 1
-    assert dashed["dashArray"] == mapping.REMAINING_DASH
+    done_style, rest_style = (mapping._overlay_style(pieces[p]) for p in ("done", "rest"))
+    # A dash only ever means the shape's confidence (here approximate), never "not yet built".
+    assert done_style["dashArray"] == rest_style["dashArray"] == mapping.DASH["approximate"]
+    assert rest_style["weight"] < done_style["weight"] / 2 and rest_style["opacity"] < done_style["opacity"]
     # Without reported progress the line is one piece, dashed as an approximate shape.
     part.loc[0, "progress"] = None
     (whole,) = json.loads(mapping.layer_geojson(part, mapping.MapOptions()))["features"]

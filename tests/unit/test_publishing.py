@@ -42,7 +42,7 @@ def test_a_preview_writes_nothing_and_diffs_against_the_current_version(data_dir
     }
     assert 850 < change.moved_m < 950
     table = publishing.change_table(item.diff, "zh")
-    assert table.iloc[0]["字段变化"] == "状态 在建→已完工; 进度 未报告→100%"
+    assert table.iloc[0]["字段变化"] == "状态 在建→已完工; 进度 未上报→100%"
 
 
 def test_a_viewer_or_an_editor_of_other_layers_cannot_publish(data_dir: Path) -> None:
@@ -114,3 +114,25 @@ def test_identical_geometry_within_rounding_is_not_a_move() -> None:
     nudged["geometry"]["coordinates"] = [117.1700001, 36.98]
     result = diff.diff_collections({"features": [feature]}, {"features": [nudged]})
     assert result.is_empty and result.unchanged == 1
+
+
+def test_publishing_a_preview_diffs_once_and_records_the_previews_counts(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileLayerStore(data_dir)
+    calls: list[int] = []
+    real = diff.diff_collections
+
+    def counted(old, new):
+        calls.append(1)
+        return real(old, new)
+
+    monkeypatch.setattr(diff, "diff_collections", counted)
+
+    def complete(fc):
+        fc["features"][3]["properties"].update(status="completed", progress=100)
+
+    item = publishing.preview(store, "p.geojson", upload(data_dir, complete), ingest.Options("projects"))
+    version = publishing.publish(store, item, actor=EDITOR, message="")
+    assert len(calls) == 1  # the preview's diff; not again for the record, nor under the writers' lock
+    assert version.counts == item.diff.counts() == {"added": 0, "removed": 0, "changed": 1, "total": 5}

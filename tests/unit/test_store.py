@@ -8,13 +8,15 @@ import hashlib
 import json
 import math
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from urban_plan import documents, schema
+from urban_plan import cli, diff, documents, schema
+from urban_plan import store as store_module
 from urban_plan.store import (
     Actor,
     ConflictError,
@@ -679,3 +681,91 @@ def test_the_targets_document_validates_and_versions_like_a_layer(seeded: FileLa
     assert [v.number for v in seeded.history("targets")] == [1, 2, 3, 4]
     with pytest.raises(ConflictError):
         seeded.publish("targets", update, actor=EDITOR, base_version=3)
+
+
+# The writers' lock covers the commit only; mirrors are written by publishes alone, keeping what people changed ----
+
+
+def test_a_publish_on_another_layer_goes_ahead_while_a_long_diff_is_being_computed(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "LOCK_TIMEOUT_S", 1.0)
+    slow_layer = FileLayerStore(data_dir)
+    big = slow_layer.load("rail")
+    big["features"][0]["properties"]["note"] = "a large change whose diff takes a long time"
+    computing, release = threading.Event(), threading.Event()
+    real = diff.diff_collections
+
+    def slow_diff(old: Any, new: Any) -> Any:
+        if new is big:
+            computing.set()
+            release.wait(20)
+        return real(old, new)
+
+    monkeypatch.setattr(diff, "diff_collections", slow_diff)
+    outcome: list[Any] = []
+    writer = threading.Thread(
+        target=lambda: outcome.append(
+            slow_layer.publish("rail", big, actor=EDITOR, base_version=latest_number(slow_layer, "rail"))
+        )
+    )
+    writer.start()
+    try:
+        assert computing.wait(10)
+        other = FileLayerStore(data_dir)  # another session or process
+        payload = other.load("projects", 3)
+        payload["features"][0]["properties"]["status"] = "completed"
+        info = other.publish("projects", payload, actor=EDITOR, base_version=3)  # busy after 1 s if blocked
+        assert info.number == 4 and writer.is_alive()
+    finally:
+        release.set()
+        writer.join(20)
+    assert outcome and outcome[0].counts["changed"] == 1  # and the slow one still publishes, with its counts
+
+
+def test_opening_the_store_and_reading_never_rewrites_a_hand_edited_mirror(data_dir: Path) -> None:
+    mirror = data_dir / "projects.geojson"
+    mirror.write_bytes(mirror.read_bytes() + b"\n")  # someone opened it in a text editor and saved it
+    before = snapshot(data_dir)
+    store = store_module.open_store(data_dir)
+    store.history("projects")
+    store.load("projects")
+    assert snapshot(data_dir) == before
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["history", "projects"], id="history"),
+        pytest.param(["history", "projects", "--json"], id="history-json"),
+        pytest.param(["export", "projects", "-o", "-"], id="export"),
+    ],
+)
+def test_read_only_cli_commands_leave_a_hand_edited_mirror_alone(
+    data_dir: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    mirror = data_dir / "projects.geojson"
+    mirror.write_bytes(mirror.read_bytes().replace("黄河".encode(), "黄河北".encode(), 1))
+    before = snapshot(data_dir)
+    assert cli.main(["--data-dir", str(data_dir), *argv]) == 0
+    capsys.readouterr()
+    assert snapshot(data_dir) == before
+
+
+def test_a_publish_keeps_a_hand_edited_mirror_as_a_backup_before_writing_the_new_one(data_dir: Path) -> None:
+    mirror = data_dir / "projects.geojson"
+    edited = mirror.read_bytes().replace("黄河".encode(), "黄河北".encode(), 1)
+    assert edited != mirror.read_bytes()
+    mirror.write_bytes(edited)
+    store = FileLayerStore(data_dir)
+    payload = store.load("projects", 3)
+    payload["features"][0]["properties"]["status"] = "completed"
+    store.publish("projects", payload, actor=EDITOR, base_version=3)
+    assert mirror.read_bytes() == store.load_bytes("projects", 4)
+    (backup,) = data_dir.glob("projects.geojson.bak-*")
+    assert backup.read_bytes() == edited
+    # A mirror the store wrote itself is replaced without a backup (its bytes are a stored version).
+    payload["features"][0]["properties"]["status"] = "in_progress"
+    store.publish("projects", payload, actor=EDITOR, base_version=4)
+    assert list(data_dir.glob("*.bak-*")) == [backup]
+    assert mirror.read_bytes() == store.load_bytes("projects", 5)

@@ -1,0 +1,85 @@
+"""Page-wide accessibility: the document's language, skip links to the content and the map, readable contrast."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from urban_plan.i18n import t
+
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+
+# Streamlit greys (captions #828180 = 3.9:1, help text) fall below WCAG's 4.5:1 for normal text on white: darker.
+# Focus on a sidebar page link must not look like the current-page highlight: an outline, not a background.
+_CSS = """
+<style>
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p, .stCaption,
+[data-testid="stWidgetLabel"] small, [data-testid="stTooltipHoverTarget"] svg,
+[data-testid="stMetricDelta"], [data-testid="stHeadingDivider"] + p { color: #55575f !important; }
+[data-testid="stSidebarNavLink"]:focus-visible, a:focus-visible, button:focus-visible,
+[role="button"]:focus-visible, iframe:focus-visible { outline: 3px solid #1f5fa8 !important;
+  outline-offset: 2px; }
+[data-testid="stSidebarNavLink"]:focus:not(:focus-visible) { outline: none; }
+.up-skip { position: absolute; left: -10000px; top: 0; z-index: 1000100; padding: .5rem 1rem;
+  background: #ffffff; color: #1f3a5f; border: 3px solid #1f5fa8; border-radius: 4px; font-weight: 600; }
+.up-skip:focus { left: .5rem; top: .5rem; }
+h1.up-present-title { margin: 0; padding: 0; }
+.st-key-up-a11y { display: none; }
+</style>
+"""
+
+# Sets <html lang> (Streamlit always writes "en"), names Streamlit's own skip link in the UI language and adds one
+# that goes straight to the map: Enter on it puts the focus on the map (arrows pan, +/- zoom; Enter there
+# reaches the features). Our own fixed code; the only inputs are the language code and our own texts.
+_JS = """
+<script>
+(function (cfg) {
+  var doc = window.document;
+  doc.documentElement.lang = cfg.lang;
+  var builtin = doc.querySelector('a[href="#stMain"], a[href$="#main"]');
+  if (!builtin) {
+    builtin = Array.prototype.find.call(doc.querySelectorAll('a'), function (a) {
+      return /^Skip to main content$/.test(a.textContent.trim()) || a.dataset.upSkip === 'main';
+    });
+  }
+  if (builtin) { builtin.textContent = cfg.main; builtin.dataset.upSkip = 'main'; builtin.lang = cfg.lang; }
+  var link = doc.getElementById('up-skip-map');
+  if (!link) {
+    link = doc.createElement('a');
+    link.id = 'up-skip-map';
+    link.className = 'up-skip';
+    link.href = '#';
+    link.addEventListener('click', function (event) {
+      event.preventDefault();
+      var frames = doc.querySelectorAll('iframe[title="streamlit_folium.st_folium"]');
+      var frame = frames[frames.length - 1];
+      if (!frame) { return; }
+      try {
+        var box = frame.contentDocument.querySelector('.leaflet-container');
+        frame.focus();
+        if (box) { box.focus(); }
+      } catch (e) { frame.focus(); }
+    });
+    var anchor = builtin && builtin.parentNode ? builtin : null;
+    if (anchor) { anchor.parentNode.insertBefore(link, anchor.nextSibling); }
+    else { doc.body.insertBefore(link, doc.body.firstChild); }
+  }
+  link.textContent = cfg.map;
+  link.lang = cfg.lang;
+  link.hidden = !cfg.hasMap;
+})(%s);
+</script>
+"""
+
+
+def setup(lang: str, *, has_map: bool) -> None:
+    """Once per run, before the page: language, skip links and contrast CSS."""
+    config = {
+        "lang": HTML_LANG.get(lang, "zh-CN"),
+        "main": t("a11y.skip_main", lang),
+        "map": t("a11y.skip_map", lang),
+        "hasMap": has_map,
+    }
+    with st.container(key="up-a11y"):  # hidden: no gap in the layout; scripts in it still run
+        st.html(_CSS + _JS % json.dumps(config, ensure_ascii=False), unsafe_allow_javascript=True)
