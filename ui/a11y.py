@@ -16,7 +16,12 @@ _CSS = """
 <style>
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p, .stCaption,
 [data-testid="stWidgetLabel"] small, [data-testid="stTooltipHoverTarget"] svg,
-[data-testid="stMetricDelta"], [data-testid="stHeadingDivider"] + p { color: #55575f !important; }
+[data-testid="stMetricDelta"], [data-testid="stHeadingDivider"] + p, [data-testid="stButton"] kbd, kbd {
+  color: #55575f !important; }
+/* Streamlit fades captions and shortcut hints with opacity .6 on top of their grey: that, not the grey, is what
+   takes them under 4.5:1. */
+[data-testid="stCaptionContainer"], kbd { opacity: 1 !important; }
+[data-testid="stCode"] .token.parameter, [data-testid="stCode"] .parameter { color: #00627d !important; }
 [data-testid="stSidebarNavLink"]:focus-visible, a:focus-visible, button:focus-visible,
 [role="button"]:focus-visible, iframe:focus-visible { outline: 3px solid #1f5fa8 !important;
   outline-offset: 2px; }
@@ -68,6 +73,18 @@ _JS = """
   link.textContent = cfg.map;
   link.lang = cfg.lang;
   link.hidden = !cfg.hasMap;
+  // st.subheader writes <h3> right under the page's <h1> (st.title): screen readers would hear a skipped level.
+  // Our pages use no st.header, so a subheader is the second level: say so with aria-level, keeping its look.
+  function levels() {
+    doc.querySelectorAll('[data-testid="stMain"] h3:not([aria-level])').forEach(function (h) {
+      h.setAttribute('aria-level', '2');
+    });
+  }
+  levels();
+  if (!window.__upHeadingLevels) {
+    window.__upHeadingLevels = new MutationObserver(levels);
+    window.__upHeadingLevels.observe(doc.body, {childList: true, subtree: true});
+  }
 })(%s);
 </script>
 """

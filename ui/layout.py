@@ -34,7 +34,7 @@ _MAP_FIT_JS = """
     document.querySelectorAll(FRAMES).forEach(function (frame) {
       try {
         var map = frame.contentWindow && frame.contentWindow.map;
-        if (map) { map.invalidateSize({pan: false}); }
+        if (map) { map.invalidateSize(); }  // keeps the centre where it was
       } catch (e) { /* another origin: nothing to redraw */ }
     });
   }

@@ -98,6 +98,7 @@ def local_text(value: Any, lang: str) -> str:
         opening, closing = found.group(0)[0], found.group(0)[-1]
         work = work[: found.start()] + hold(f"{opening}{inner}{closing}" if inner.strip() else "") + work[found.end() :]
     pending: list[str] = []
+    dropped = False
     for part in _PAIR.split(work):
         for clause in _CLAUSE.split(part):
             bare = re.sub(r"\x00\d+\x00", "", clause)
@@ -107,6 +108,7 @@ def local_text(value: Any, lang: str) -> str:
                 kept.append(clause.strip() + "".join(pending))
                 pending = []
                 continue
+            dropped = True
             # A dropped clause may carry an aside in the reader's language or none (a source, a link): keep it.
             asides = [slots[k] for k in re.findall(r"\x00\d+\x00", clause) if _readable(slots[k], want_zh)]
             asides = [a if want_zh else f" {a}" for a in asides]
@@ -114,6 +116,8 @@ def local_text(value: Any, lang: str) -> str:
                 kept[-1] += "".join(asides)
             else:
                 pending += asides
+    if not dropped:  # one language throughout (a slash meaning "or", say): keep the writer's own punctuation
+        return _restore(work, slots)
     joined = (";" if want_zh else "; ").join(kept)
     result = _restore(joined, slots).strip()
     return result or text

@@ -27,7 +27,7 @@ ALLOWED = {
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
 URL_OR_PATH = re.compile(
-    r"\S*(?:://|\w/\w|\.(?:txt|toml|json|geojson|html|png|pdf|csv|zip))\S*"  # links and file names
+    r"[!-~]*(?:://|[A-Za-z0-9_]/[A-Za-z0-9_]|\.(?:txt|toml|json|geojson|html|png|pdf|csv|zip))[!-~]*"  # links, files
     r"|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:cn|com|net|org)\b"  # a source named by its site
 )
 TAG = re.compile(r"<style.*?</style>|<script.*?</script>|<[^>]+>", re.S)

@@ -55,6 +55,7 @@ def visit(browser: Any, a11y_app: harness.App, request: pytest.FixtureRequest) -
 
 
 def open_page(visit: Session, path: str, lang: str) -> Any:
+    visit.page.set_default_timeout(90_000)  # a shared 2-core CI machine can be slow to build a page
     page = visit.open(f"/{path}?lang={lang}")
     if path in MAP_PAGES:
         # A first visit builds the layers' caches: slow on a busy 2-core CI machine.
@@ -63,7 +64,17 @@ def open_page(visit: Session, path: str, lang: str) -> Any:
     if path == "dashboard":
         page.locator('[data-testid="stVegaLiteChart"] svg, [data-testid="stVegaLiteChart"] canvas').first.wait_for()
     page.wait_for_function("() => document.documentElement.lang !== 'en' || location.search.includes('lang=en')")
+    settle(page)
     return page
+
+
+def settle(page: Any) -> None:
+    """Wait until no rerun is under way: Streamlit fades the elements of a running script (stale), which would
+    read as low contrast. The map's first report back can start one more run just after the page looks done."""
+    idle = """() => !document.querySelector('[data-stale="true"], [data-testid="stStatusWidget"]')"""
+    for _ in range(2):
+        page.wait_for_timeout(1000)
+        page.wait_for_function(idle, timeout=60_000)
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:

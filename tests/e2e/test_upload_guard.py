@@ -3,6 +3,7 @@ memory, and the upload page stores only a few per session."""
 
 from __future__ import annotations
 
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -73,6 +74,14 @@ def session_id(frames: list[bytes]) -> str:
     return ids[-1]
 
 
+def held_upload_bytes(app: harness.App) -> int:
+    """Bytes of uploaded files the server holds, from Streamlit's own metrics (no line at all when none)."""
+    with urllib.request.urlopen(f"{app.url}/_stcore/metrics", timeout=10) as response:  # noqa: S310 (our own URL)
+        lines = response.read().decode().splitlines()
+    held = [line for line in lines if "UploadedFileManager" in line and not line.startswith("#")]
+    return sum(int(float(line.rsplit(" ", 1)[1])) for line in held)
+
+
 def put_files(page: Any, frames: list[bytes], count: int, size: int) -> list[int]:
     """PUT `count` files of `size` bytes for this page's session; the statuses the server answered."""
     return page.evaluate(PUT_FILES, [session_id(frames), [str(uuid.uuid4()) for _ in range(count)], size])
@@ -81,11 +90,13 @@ def put_files(page: Any, frames: list[bytes], count: int, size: int) -> list[int
 def test_a_page_without_an_uploader_stores_no_uploaded_file(visit: tuple[Session, list]) -> None:
     session, frames = visit
     page = session.open("/")
+    page.get_by_text("导出(离线").wait_for()  # the page has run to its end (the session's page is known)
     assert page.locator('input[type="file"]').count() == 0
     # Six files of 20 MB, as in the review: without the guard every one is kept in memory until the session ends.
     # With it the route hears the session is not one that may upload, and refuses before it reads the body.
     statuses = put_files(page, frames, count=6, size=20 * MB)
     assert statuses == [400] * 6, statuses
+    assert held_upload_bytes(session.app) == 0
     assert session.watch.outside_requests == []
 
 
@@ -96,6 +107,7 @@ def test_the_upload_page_stores_a_few_files_per_session_and_no_more(visit: tuple
     page.locator('input[type="file"]').wait_for(state="attached")
     statuses = put_files(page, frames, count=upload_guard.MAX_FILES + 2, size=MB)
     assert statuses == [204] * upload_guard.MAX_FILES + [413, 413], statuses
+    assert held_upload_bytes(session.app) == upload_guard.MAX_FILES * MB
     # Leaving the upload page closes the door again for the same session.
     go(page, "规划地图")
     assert put_files(page, frames, count=1, size=MB) == [400]

@@ -244,6 +244,7 @@ def test_streamlit_run_serve_py_finds_an_st_app_with_the_login_routes() -> None:
 
 def _call(app, path: str, query: str = "", headers: dict[str, str] | None = None) -> tuple[int, list[tuple[str, str]]]:
     import asyncio
+    import concurrent.futures
 
     sent: list[dict] = []
     scope = {
@@ -266,7 +267,9 @@ def _call(app, path: str, query: str = "", headers: dict[str, str] | None = None
     async def send(message: dict) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    # In a thread of its own: in the same pytest process, Playwright's sync API may own this thread's event loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     start = sent[0]
     return start["status"], [(k.decode(), v.decode()) for k, v in start["headers"]]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from urban_plan import dashboard, display, filters, i18n
+from urban_plan import dashboard, display, filters, i18n, mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -39,6 +39,7 @@ LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
         ),
         ("https://www.163.com/dy/article/KKSIBJKD0514CFC7.html",) * 3,
         ("只有中文的备注",) * 3,
+        ("规划 / 在建;沿 G220 布置",) * 3,  # one language with a slash meaning "or": left as written
         ("English only, G220",) * 3,
         ("", "", ""),
     ],
@@ -135,3 +136,10 @@ def test_the_kpi_strip_says_why_a_figure_is_empty_in_words() -> None:
     assert dashboard.mean_progress_text(some, "en") == "42%"
     assert dashboard.kpi_notes(some, "en") == ["The mean counts only the 2 features with reported progress (5 shown)."]
     assert dashboard.kpi_notes(filters.Kpis(shown=0), "zh") == []
+
+
+def test_a_map_tooltip_labels_its_feature_key_as_an_id() -> None:
+    row = {"layer": "context", "id": "ctx-chengbo-lake", "name_zh": "澄波湖", "status": "completed"}
+    tip = mapping.tooltip_html(row, "zh")
+    assert "编号 context/ctx-chengbo-lake" in tip  # labelled, not a bare developer path
+    assert mapping.feature_key_from_text("澄波湖\n编号 context/ctx-chengbo-lake") == ("context", "ctx-chengbo-lake")
