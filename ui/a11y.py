@@ -30,12 +30,14 @@ _CSS = """
   background: #ffffff; color: #1f3a5f; border: 3px solid #1f5fa8; border-radius: 4px; font-weight: 600; }
 .up-skip:focus { left: .5rem; top: .5rem; }
 h1.up-present-title { margin: 0; padding: 0; }
-.st-key-up-a11y { display: none; }
+/* Out of the layout but not display:none: Streamlit only mounts (and runs) an HTML element it can show. */
+.st-key-up-a11y { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); }
 </style>
 """
 
-# Sets <html lang> (Streamlit always writes "en"), names Streamlit's own skip link in the UI language and adds one
-# that goes straight to the map: Enter on it puts the focus on the map (arrows pan, +/- zoom; Enter there
+# No "<" followed by a letter anywhere in it: DOMPurify drops a script whose text looks like markup.
+# Sets the html element's lang (Streamlit always writes "en"), names Streamlit's own skip link in the UI language
+# and adds one that goes straight to the map: Enter on it puts the focus on the map (arrows pan, +/- zoom; Enter there
 # reaches the features). Our own fixed code; the only inputs are the language code and our own texts.
 _JS = """
 <script>
@@ -73,7 +75,7 @@ _JS = """
   link.textContent = cfg.map;
   link.lang = cfg.lang;
   link.hidden = !cfg.hasMap;
-  // st.subheader writes <h3> right under the page's <h1> (st.title): screen readers would hear a skipped level.
+  // st.subheader writes an h3 right under the page's h1 (st.title): screen readers would hear a skipped level.
   // Our pages use no st.header, so a subheader is the second level: say so with aria-level, keeping its look.
   function levels() {
     doc.querySelectorAll('[data-testid="stMain"] h3:not([aria-level])').forEach(function (h) {
@@ -98,5 +100,6 @@ def setup(lang: str, *, has_map: bool) -> None:
         "map": t("a11y.skip_map", lang),
         "hasMap": has_map,
     }
-    with st.container(key="up-a11y"):  # hidden: no gap in the layout; scripts in it still run
-        st.html(_CSS + _JS % json.dumps(config, ensure_ascii=False), unsafe_allow_javascript=True)
+    st.html(_CSS)  # style only: Streamlit puts it in its event container, out of the layout
+    with st.container(key="up-a11y"):  # out of the layout too (see _CSS); the script alone, as Streamlit runs it
+        st.html(_JS % json.dumps(config, ensure_ascii=False), unsafe_allow_javascript=True)

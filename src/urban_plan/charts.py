@@ -215,15 +215,18 @@ def _message_chart(title: str, message: str, reason: str) -> alt.LayerChart:
 
 def _styled(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     # Screen readers get the chart's title as its text alternative (the figures are in the tables and lists of
-    # the page); single marks carry no ARIA role, which would each need a text of their own.
+    # the page); single marks are hidden from them (aria=False), as each would need a text of its own.
     if isinstance(chart.title, str):
         chart = chart.properties(description=chart.title)
     return (
-        chart.configure(aria=False)
+        chart.configure_bar(aria=False)
+        .configure_tick(aria=False)
+        .configure_point(aria=False)
+        .configure_rule(aria=False)
         .configure_axis(labelFont=FONT, titleFont=FONT)
         .configure_title(font=FONT)
         .configure_legend(labelFont=FONT, titleFont=FONT, orient="bottom", columns=2)  # two legends side by side fit
-        .configure_text(font=FONT)
+        .configure_text(font=FONT, aria=False)
     )
 
 

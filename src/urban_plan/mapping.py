@@ -486,8 +486,9 @@ window.upBuild = function (raw, styles, canvas) {
             var s = styles[f.properties._s] || {}, area = f.geometry && /Polygon/.test(f.geometry.type);
             return canvas || !area ? s : Object.assign({}, s, {className: (s.className || '') + ' up-area'});
         },
-        pointToLayer: function (f, latlng) {
-            return L.circleMarker(latlng, Object.assign({radius: 7}, styles[f.properties._s] || {}));
+        pointToLayer: function (f, latlng) {  // on the layer's canvas when it has one (thousands of markers)
+            var renderer = options.renderer ? {renderer: options.renderer} : {};
+            return L.circleMarker(latlng, Object.assign({radius: 7}, styles[f.properties._s] || {}, renderer));
         },
         onEachFeature: function (f, l) {
             // A string, not a function: streamlit-folium reads a clicked feature's tooltip content as text.
@@ -669,7 +670,9 @@ def simplified_notice(prepared: Iterable[PreparedLayer | None], lang: str) -> st
         return None
     sent = sum(part.cost for part in layers)
     total = sum(part.full_cost for part in layers)
-    return t("map.simplified", lang, sent=f"{sent:,}", total=f"{total:,}", budget=f"{MAP_VERTEX_BUDGET:,}")
+    return t(
+        "map.simplified", lang, sent=f"{sent:,}", total=f"{total:,}", budget=f"{MAP_VERTEX_BUDGET:,}", point=POINT_COST
+    )
 
 
 def prepare_layer(

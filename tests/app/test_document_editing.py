@@ -176,7 +176,7 @@ def test_a_save_the_store_did_not_keep_is_never_reported_as_saved(
     at.button(key="save_targets").click().run()
     assert not at.exception and not at.success
     error = " ".join(e.value for e in at.error)
-    assert "核对失败" in error and "第 3 版" in error and "区级重点项目·已报告值" in error
+    assert "核对失败" in error and "第 3 版" in error and "区级重点项目·已上报值" in error
 
 
 # Saved views and meeting dates ---------------------------------------------------------------------------------

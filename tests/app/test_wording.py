@@ -22,7 +22,8 @@ from urban_plan.store import Actor, FileLayerStore
 ALLOWED = {
     *("GeoJSON", "CSV", "PDF", "PNG", "HTML", "JSON", "ZIP", "Shapefile", "shp", "zip", "geojson", "json"),
     *("EPSG", "WGS84", "CGCS2000", "GCJ-02", "BD-09", "OSM", "OpenStreetMap", "GIS", "GPS", "Web"),
-    *("km", "m", "X", "Y", "A4", "A3", "UTF-8", "GBK", "GB18030", "BOM"),
+    *("km", "m", "MB", "X", "Y", "A4", "A3", "UTF-8", "GBK", "GB18030", "BOM"),
+    "Esc",  # a key's name as printed on the keyboard
     *("G220", "Language", "English"),  # a road's name; the language switch speaks to both readers
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")

@@ -59,7 +59,7 @@ def test_the_same_cell_changed_by_both_is_a_conflict_and_my_value_is_kept() -> N
     assert merged.conflicts == [editing.Conflict(("row", "resettlement_flats", "reported"), 2156, 2400, 2300)]
     assert cell(merged.doc, "resettlement_flats", "reported") == 2400
     text = editing.describe_conflict("targets", merged.conflicts[0], (mine, theirs), "zh")
-    assert text == "你:竣工安置房·已报告值:2156 → 2400;对方:竣工安置房·已报告值:2156 → 2300"
+    assert text == "你:竣工安置房·已上报值:2156 → 2400;对方:竣工安置房·已上报值:2156 → 2300"
 
 
 def test_the_same_change_made_by_both_is_no_conflict_and_needs_no_new_version() -> None:
@@ -125,7 +125,7 @@ def test_a_version_is_described_with_its_author_beijing_time_number_and_changes(
     zh = editing.describe_version("targets", info(3, 2), TARGETS, theirs, "zh")
     assert zh == (
         "第 3 版 · wang · 2025-03-01 10:30(北京时间)· “2024年中报告”:"
-        "竣工安置房·已报告值:2156 → 2300; 竣工安置房·报告截至:2023-12-31 → 2024-06-30"
+        "竣工安置房·已上报值:2156 → 2300; 竣工安置房·上报截至:2023-12-31 → 2024-06-30"
     )
     en = editing.describe_version(
         "views", info(2, 1), {"views": [RAIL], "meetings": []}, {"views": [ROADS], "meetings": ["2025-09-01"]}, "en"
