@@ -29,12 +29,16 @@ def kpi_cards(shown: pd.DataFrame, overlays: pd.DataFrame, lang: str) -> None:
         t("kpi.money", lang, yi=f"{schema.FIVE_PROJECTS_TOTAL_YI:g}", bn=f"{schema.FIVE_PROJECTS_TOTAL_YI / 10:g}"),
         help=t("kpi.five_projects_help", lang, source=schema.ARTICLE_SOURCE),
     )
-    mean = "—" if k.mean_progress is None else f"{k.mean_progress:.0f}%"  # the help text says "not reported"
     cols[2].metric(
-        t("kpi.mean_progress", lang), mean, help=t("kpi.mean_progress_help", lang, n=k.reported, total=k.shown)
+        t("kpi.mean_progress", lang),
+        dashboard.mean_progress_text(k, lang),
+        help=t("kpi.mean_progress_help", lang, n=k.reported, total=k.shown),
     )
     for col, status in zip(cols[3:], schema.STATUSES, strict=True):
         col.metric(label("status", status, lang), f"{k.by_status[status]}", help=t("kpi.status_help", lang))
+    notes = dashboard.kpi_notes(k, lang)
+    if notes:  # why a figure reads empty or zero, on the page and not only in a tooltip
+        plain(" ".join(notes))
 
 
 def feature_details(row: pd.Series | None, lang: str) -> None:

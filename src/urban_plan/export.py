@@ -509,11 +509,11 @@ def _project_page(pack: _Pack, row_frame: pd.DataFrame, number: int, count: int)
         (tr("field.investment_yi"), investment),
         (tr("field.confidence"), _confidence_html(row, lang)),
         (tr("field.source"), f'<span class="src">{escape(row.get("source") or tr("value.unknown"))}</span>'),
-        (tr("field.note"), escape(row.get("note") or "—")),
+        (tr("field.note"), escape(display.local_text(row.get("note"), lang) or "—")),
         (tr("field.id"), f'<span class="src">{escape(row.get("layer"))}/{escape(row.get("id"))}</span>'),
     ]
     facts_html = "".join(f"<tr><th>{escape(k)}</th><td>{v}</td></tr>" for k, v in facts)
-    size = (150 * pack.paper.map_scale, 138 * pack.paper.map_scale)
+    size = (150 * pack.paper.map_scale, 134 * pack.paper.map_scale)  # leaves room for the legend below it
     kicker = tr("export.project_kicker", layer=label("layer", "projects", lang), n=number, count=count)
     return (
         '<section class="page feature">'
@@ -566,7 +566,7 @@ def _group_page(pack: _Pack, group: pd.DataFrame, layer: str) -> str:
     head = "".join(f"<th>{escape(tr(c))}</th>" for c in columns)
     notes = "".join(
         f"<li><b>[{n}]</b> {escape(tr('export.ref_source', source=source or tr('value.unknown')))}"
-        f"{'<br>' + escape(tr('export.ref_note', note=note)) if note else ''}</li>"
+        f"{'<br>' + escape(tr('export.ref_note', note=display.local_text(note, lang))) if note else ''}</li>"
         for (source, note), n in refs.items()
     )
     warnings = "".join(
@@ -577,7 +577,7 @@ def _group_page(pack: _Pack, group: pd.DataFrame, layer: str) -> str:
     # The map takes what the heading and the table leave: a row is about 9 mm on A4 (two lines of type).
     sheet = pack.paper
     content = sheet.height_mm - MARGINS_MM[0] - MARGINS_MM[2]
-    height = content - (48 + 9 * len(rows)) * sheet.type_scale
+    height = content - (58 + 9 * len(rows)) * sheet.type_scale
     size = (150 * sheet.map_scale, min(max(height, 55 * sheet.map_scale), 105 * sheet.map_scale))
     heading = tr("export.group_heading", layer=label("layer", layer, lang), count=len(rows))
     return (
@@ -944,6 +944,10 @@ ul.sources-list li {{ word-break: break-all; }}
 .pack-legend {{ display: block; background: none; box-shadow: none; padding: 0; max-width: none; margin-top: 1mm;
   font-size: calc(7pt * var(--t)); line-height: 1.5; }}
 .pack-legend > div {{ display: inline-block; margin-right: 2.5mm; vertical-align: middle; }}
+/* The screen legend's two columns become one flowing line of entries: on paper it must stay a few lines. */
+.pack-legend.up-legend:has(.up-legend-grid) {{ max-width: none; }}
+.pack-legend .up-legend-grid, .pack-legend .up-legend-grid > div {{ display: inline; margin: 0; }}
+.pack-legend .up-legend-grid > div > div {{ display: inline-block; margin-right: 2.5mm; vertical-align: middle; }}
 .pack-legend .up-legend-title {{ font-size: calc(7.5pt * var(--t)); }}
 .pack-legend .up-legend-sub {{ margin-top: 0; }}
 .pack-legend .up-legend-note {{ margin-top: 0; font-size: calc(7pt * var(--t)); }}

@@ -216,7 +216,8 @@ def test_repeated_wrong_passwords_on_the_cli_are_throttled_like_the_page(
 
 
 @pytest.mark.parametrize(
-    ("layers", "expected"), [(",", "--layers 为空"), ("", "--layers 为空"), ("projects,nowhere", "未知图层:nowhere")]
+    ("layers", "expected"),
+    [(",", "--layers 为空"), ("", "--layers 为空"), ("projects,nowhere", "无法识别的图层:nowhere")],
 )
 def test_add_editor_refuses_an_empty_or_unknown_layer_list(tmp_path: Path, layers: str, expected: str) -> None:
     """Before: `--layers ","` (or "") wrote no limit, i.e. every layer."""
