@@ -132,6 +132,7 @@ def filter_widgets(kinds_available: list[str]) -> None:
             value=c.end_from,
             min_value=dt.date(2015, 1, 1),
             max_value=dt.date(2040, 12, 31),
+            format="YYYY-MM-DD",
             **bind("end_from", lambda v: {"end_from": v}),
         )
     with col_to:
@@ -140,8 +141,10 @@ def filter_widgets(kinds_available: list[str]) -> None:
             value=c.end_to,
             min_value=dt.date(2015, 1, 1),
             max_value=dt.date(2040, 12, 31),
+            format="YYYY-MM-DD",
             **bind("end_to", lambda v: {"end_to": v}),
         )
+    st.caption(t("filters.end_hint", lang_))
     st.checkbox(
         t("filters.include_undated", lang_),
         value=c.include_undated,

@@ -945,10 +945,11 @@ def _style_parts(feature: dict[str, Any]) -> dict[str, Any]:
 
 
 def tooltip_html(row: dict[str, Any], lang: str) -> str:
-    """Name (both languages), status, progress, rating, confidence mark, and the feature key; data escaped."""
+    """Name (English readers also get the Chinese one), status, progress, rating, confidence mark, feature key."""
     tag = display.confidence_tag(row.get("confidence"), lang)
     tag_html = f' <span class="up-tag up-{escape(row.get("confidence"))}">{escape(tag)}</span>' if tag else ""
-    other = row.get("name_en") if lang == "zh" else row.get("name_zh")
+    # English readers also see the official Chinese name; the Chinese UI carries no English (issue 17).
+    other = row.get("name_zh") if lang == "en" else None
     other_html = f'<div class="up-sub">{escape(other)}</div>' if other else ""
     colour = display.status_colour(row.get("status"))
     status = symbol_label(row.get("status"), lang)  # a symbol as well as the colour dot: never colour alone

@@ -143,3 +143,10 @@ def test_a_map_tooltip_labels_its_feature_key_as_an_id() -> None:
     tip = mapping.tooltip_html(row, "zh")
     assert "编号 context/ctx-chengbo-lake" in tip  # labelled, not a bare developer path
     assert mapping.feature_key_from_text("澄波湖\n编号 context/ctx-chengbo-lake") == ("context", "ctx-chengbo-lake")
+
+
+def test_a_chinese_map_tooltip_carries_no_english_name_and_an_english_one_keeps_the_official_chinese_name() -> None:
+    row = {"layer": "projects", "id": "p1", "name_zh": "黄河大道北延", "name_en": "Huanghe Avenue", "status": "planned"}
+    assert "Huanghe" not in mapping.tooltip_html(row, "zh")
+    english = mapping.tooltip_html(row, "en")
+    assert "Huanghe Avenue" in english and "黄河大道北延" in english
