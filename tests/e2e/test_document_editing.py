@@ -48,13 +48,17 @@ def test_a_table_edit_survives_another_editors_save_and_is_saved_on_top_of_it(
     grid = page.locator('[data-testid="stExpander"] [data-testid="stDataFrame"]').first
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
-    # The grid is a canvas: select the resettlement row's first cell, walk to "reported", type over it.
-    page.mouse.click(box["x"] + 30, box["y"] + 35 + 2 * 35 + 17)
-    for _ in range(6):
-        page.keyboard.press("ArrowRight")
+    # The grid is a canvas: click a cell in the middle of the data, then walk with the keys (arrows clamp at the
+    # edges) to the resettlement row (the third) and its "reported" column (the seventh): no pixel arithmetic.
+    page.mouse.click(box["x"] + 30, box["y"] + box["height"] * 0.6)
+    for key, times in (("ArrowUp", 10), ("ArrowLeft", 12), ("ArrowDown", 2), ("ArrowRight", 6)):
+        for _ in range(times):
+            page.keyboard.press(key)
     page.keyboard.press("Enter")
-    page.keyboard.press("Control+a")
-    page.keyboard.type("2200")
+    # The cell's editor mounts a moment later (in the grid's portal): type only once it is there.
+    cell_editor = page.locator("#portal input, #portal textarea").first
+    cell_editor.wait_for()
+    cell_editor.fill("2200")
     page.keyboard.press("Enter")
     page.wait_for_timeout(500)  # the edit's rerun starts after the grid's debounce
     harness.wait_for_app(page)

@@ -93,7 +93,7 @@ def test_english_shows_english_labels_and_keeps_the_filters(session) -> None:
     wait_for_drawn(page, LAYER_COUNTS["context"] + 9)
     page.get_by_text("English", exact=True).click()
     harness.wait_for_app(page)
-    page.get_by_text("Features shown").wait_for()
+    page.get_by_text("Features shown", exact=True).wait_for()
     assert kpi(page, "Features shown") == "9"
     frame = harness.map_frame(page)
     frame.locator(".up-legend").filter(has_text="Legend").wait_for()
