@@ -120,6 +120,7 @@ def inside(page: Any, box: dict[str, float] | None, what: str) -> None:
 
 def kpis_whole(page: Any) -> list[str]:
     """Every KPI label and value shows in full: nothing cut off with an ellipsis (scrollWidth <= clientWidth)."""
+    page.locator('[data-testid="stMetricValue"]').nth(5).wait_for()  # the whole strip has been drawn
     cut = page.evaluate(
         """() => [...document.querySelectorAll('[data-testid="stMetric"] [data-testid="stMarkdownContainer"]')]
             .filter((el) => el.scrollWidth > el.clientWidth + 1)
