@@ -311,12 +311,12 @@ def _our_expected(data_dir: Path, statuses: frozenset[str]) -> int:
     """What our map draws: every context feature, plus overlay features whose status is shown (the other filters
     are at their defaults, which show everything). A line work of roads/rail/projects with a progress strictly
     between 0 and 100 is drawn as two pieces, done and remaining (urban_plan.mapping)."""
-    from urban_plan import schema
+    from urban_plan import registry, schema
     from urban_plan.store import FileLayerStore
 
     store = FileLayerStore(data_dir)
     total = 0
-    for layer in schema.LAYER_IDS:
+    for layer in registry.builtin().ids():
         version = store.current(layer)
         if version is None:
             continue

@@ -11,7 +11,8 @@ import geopandas as gpd
 import numpy as np
 import streamlit as st
 
-from urban_plan import filters, frame, ingest, mapping, progress, publishing, schema
+from urban_plan import filters, frame, ingest, mapping, progress, publishing
+from urban_plan.registry import COLLECTION as REGISTRY, Registry
 from urban_plan.store import DATA_DIR_ENV, LayerStore, VersionInfo, open_store
 
 
@@ -25,37 +26,56 @@ def _store(root: str) -> LayerStore:
     return open_store(root or None)
 
 
+def registry() -> Registry:
+    """The layer registry in force (which layers exist, their names, fields and order): read from the store."""
+    return store().registry()
+
+
 @dataclass
 class Layers:
-    context: gpd.GeoDataFrame
+    context: gpd.GeoDataFrame  # every base layer (role "base"), drawn under the overlays
     overlays: gpd.GeoDataFrame
     versions: dict[str, VersionInfo | None]  # the version shown per layer (None: nothing in effect yet)
+    registry: Registry
 
 
 def layers(as_of: dt.date | None = None) -> Layers:
     """Every layer as in effect on `as_of` (default: today's current versions). Only the manifests are read per
     run; frames are built once per set of versions and shared (treated as read-only: never mutate them)."""
     s = store()
-    versions = {layer: (s.effective(layer, as_of) if as_of else s.current(layer)) for layer in schema.LAYER_IDS}
-    key = tuple((layer, v.number, v.sha256) if v else (layer, 0, "") for layer, v in versions.items())
+    layers_now = s.registry()
+    names = layers_now.ids()
+    versions = {layer: (s.effective(layer, as_of) if as_of else s.current(layer)) for layer in names}
+    # The registry's version is part of the key: a renamed, reordered or archived layer rebuilds the frames.
+    head = s.current(REGISTRY)
+    key = (
+        ("", head.number if head else 0, head.sha256 if head else ""),
+        *((layer, v.number, v.sha256) if v else (layer, 0, "") for layer, v in versions.items()),
+    )
     context, overlays = _frames(key, os.environ.get(DATA_DIR_ENV, ""))
-    return Layers(context, overlays, versions)
+    return Layers(context, overlays, versions, layers_now)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _frames(key: tuple, root: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """cache_resource, not cache_data: no unpickled copy per call (tens of thousands of parcels take seconds)."""
     del root
+    layers_now = registry()
     frames = {
-        layer: frame.collection_frame(store().load_shared(layer, number), layer) for layer, number, _ in key if number
+        layer: frame.collection_frame(store().load_shared(layer, number), layer)
+        for layer, number, _ in key[1:]
+        if number
     }
-    overlays = [frames[name] for name in schema.OVERLAY_LAYERS if name in frames and len(frames[name])]
-    combined = (
-        gpd.GeoDataFrame(gpd.pd.concat(overlays, ignore_index=True), geometry="geometry", crs="EPSG:4326")
-        if overlays
-        else frame.empty_frame()
-    )
-    return frames.get("context", frame.empty_frame()), combined
+    return _combined(frames, layers_now.bases()), _combined(frames, layers_now.overlays())
+
+
+def _combined(frames: dict[str, gpd.GeoDataFrame], names: tuple[str, ...]) -> gpd.GeoDataFrame:
+    parts = [frames[name] for name in names if name in frames and len(frames[name])]
+    if not parts:
+        return frame.empty_frame()
+    if len(parts) == 1:
+        return parts[0]
+    return gpd.GeoDataFrame(gpd.pd.concat(parts, ignore_index=True), geometry="geometry", crs="EPSG:4326")
 
 
 def preview(digest: str, name: str, data: bytes, options: ingest.Options) -> publishing.Preview:
@@ -154,7 +174,7 @@ def _prepared(
     everything = rated(as_of, thresholds, options.lang)
     parts = {
         name: everything[everything["layer"] == name]
-        for name in schema.OVERLAY_LAYERS
+        for name in registry().overlays()
         if len(everything) and (everything["layer"] == name).any()
     }
     return mapping.prepare_layers(parts, options)  # one vertex budget for all overlays of the map
@@ -162,7 +182,8 @@ def _prepared(
 
 def _versions_key(current: Layers) -> tuple:
     versions = ((name, v.number, v.sha256) if v else (name, 0, "") for name, v in current.versions.items())
-    return (*versions, os.environ.get(DATA_DIR_ENV, ""))
+    head = store().current(REGISTRY)
+    return (*versions, ("", head.sha256 if head else ""), os.environ.get(DATA_DIR_ENV, ""))
 
 
 def prepared_context(current: Layers, as_of: dt.date | None, options: mapping.MapOptions) -> mapping.PreparedLayer:

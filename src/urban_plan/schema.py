@@ -8,17 +8,24 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
+
+from urban_plan import fieldtypes
+
+if TYPE_CHECKING:
+    from urban_plan.registry import LayerDef
 
 STATUSES: tuple[str, ...] = ("planned", "in_progress", "completed")
 CONFIDENCES: tuple[str, ...] = ("surveyed", "approximate", "placeholder")
 # The colour-free cue for each status (legend, tooltip, details): empty, half and full, like the work itself.
 STATUS_SYMBOLS: dict[str, str] = {"planned": "○", "in_progress": "◐", "completed": "●"}
 
-# Canonical feature properties, in display order. Only id, name_zh and status are required.
+# Canonical feature properties, in display order: the fields every layer has, with a fixed meaning. A layer's own
+# extra columns are open attributes declared in the registry (registry.py). id and name_zh are always required,
+# status too in layers that track progress (LayerDef.required_fields).
 FIELDS: tuple[str, ...] = (
     "id",
     "name_zh",
@@ -33,7 +40,7 @@ FIELDS: tuple[str, ...] = (
     "confidence",
     "note",
 )
-REQUIRED_FIELDS: tuple[str, ...] = ("id", "name_zh", "status")
+_FIELD_SET = frozenset(FIELDS)
 TEXT_FIELDS: tuple[str, ...] = ("id", "name_zh", "name_en", "kind", "source", "note")
 DATE_FIELDS: tuple[str, ...] = ("start_date", "end_date")
 
@@ -50,26 +57,6 @@ GEOMETRY_FAMILIES: dict[str, str] = {
     "MultiPolygon": "polygon",
 }
 
-
-@dataclass(frozen=True)
-class LayerDef:
-    """One map layer: its id, which geometry families it holds, and whether filters apply to it."""
-
-    id: str
-    families: frozenset[str]
-    role: str  # "overlay": follows the progress filters; "base": always drawn (the offline base map)
-    colour: str  # the layer's accent in legends and charts (status colours style the features themselves)
-
-
-LAYERS: dict[str, LayerDef] = {
-    "layout": LayerDef("layout", frozenset({"polygon", "point"}), "overlay", "#6a51a3"),
-    "projects": LayerDef("projects", frozenset({"point", "line", "polygon"}), "overlay", "#7a4a1e"),  # not red
-    "rail": LayerDef("rail", frozenset({"point", "line"}), "overlay", "#1f4e9c"),
-    "roads": LayerDef("roads", frozenset({"line"}), "overlay", "#c26a00"),
-    "context": LayerDef("context", frozenset({"point", "line", "polygon"}), "base", "#6b6b6b"),
-}
-LAYER_IDS: tuple[str, ...] = tuple(LAYERS)
-OVERLAY_LAYERS: tuple[str, ...] = tuple(k for k, v in LAYERS.items() if v.role == "overlay")
 
 # The article's one fixed money figure: the five projects together. The split between them is not public.
 FIVE_PROJECTS_TOTAL_YI = 135.8
@@ -218,14 +205,30 @@ def is_blank(value: Any) -> bool:
     )
 
 
-def validate_properties(props: dict[str, Any], row: int) -> list[Problem]:
-    """Check one feature's canonical properties (as stored); returns the problems, empty when valid."""
+def validate_properties(props: dict[str, Any], row: int, layer: LayerDef) -> list[Problem]:
+    """Check one feature's properties (as stored) against its layer: the canonical fields' rules, then each open
+    attribute against its declared type. An attribute the registry does not declare is refused: the registry must
+    know every column (an import declares new ones before it publishes). Returns the problems, empty when valid."""
     fid = props.get("id")
     who = str(fid) if isinstance(fid, str) and fid else f"#{row}"
     problems: list[Problem] = []
-    for name in REQUIRED_FIELDS:
+    for name in layer.required_fields:
         if is_blank(props.get(name)):
             problems.append(Problem("missing_required", who, name, ""))
+    declared = {f.name: f for f in layer.fields}
+    for name, value in props.items():
+        if name in _FIELD_SET:
+            continue
+        spec = declared.get(name)
+        if spec is None:
+            problems.append(Problem("undeclared_field", who, name, str(value)[:80]))
+        elif spec.required and is_blank(value):
+            problems.append(Problem("missing_required", who, name, ""))
+        elif not fieldtypes.fits(value, spec.type, spec.option_values()):
+            problems.append(Problem("bad_attribute", who, name, str(value)[:80], (("type", spec.type),)))
+    for spec in declared.values():
+        if spec.required and spec.name not in props:
+            problems.append(Problem("missing_required", who, spec.name, ""))
     if isinstance(fid, str) and fid and not ID_PATTERN.match(fid):
         problems.append(Problem("bad_id", who, "id", fid))
     status = props.get("status")
@@ -265,10 +268,10 @@ def validate_properties(props: dict[str, Any], row: int) -> list[Problem]:
     return problems
 
 
-def validate_collection(fc: dict[str, Any], layer: str) -> list[Problem]:
+def validate_collection(fc: dict[str, Any], layer: LayerDef) -> list[Problem]:
     """Check a canonical FeatureCollection for a layer: structure, every feature's properties, a readable
     geometry of the layer's family with finite coordinates, unique ids."""
-    spec = LAYERS[layer]
+    spec = layer
     features = fc.get("features") if isinstance(fc, dict) else None
     if not isinstance(features, list):
         return [Problem("not_geojson", "*", "features", type(features).__name__)]
@@ -284,7 +287,7 @@ def validate_collection(fc: dict[str, Any], layer: str) -> list[Problem]:
             problems.append(Problem("bad_properties", f"#{row}", "properties", type(props).__name__))
             continue
         props = props or {}
-        problems += validate_properties(props, row)
+        problems += validate_properties(props, row, layer)
         fid = props.get("id")
         who = str(fid) if isinstance(fid, str) and fid else f"#{row}"
         if isinstance(fid, str):

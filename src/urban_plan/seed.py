@@ -13,7 +13,7 @@ from typing import Any
 import shapely
 from shapely.geometry import shape
 
-from urban_plan import schema
+from urban_plan import registry, schema
 from urban_plan.store import Actor, FileLayerStore, LayerStore
 
 SOURCES_DIR = Path(__file__).resolve().parents[2] / "geodata" / "sources"
@@ -47,7 +47,17 @@ class Update:
 def build_seed(store: LayerStore) -> None:
     """Publish the seeded history into an empty store, oldest fact first, with fixed save times."""
     features = base_features()
-    state: dict[str, dict[str, dict[str, Any]]] = {layer: {} for layer in schema.LAYER_IDS}
+    # The layer registry first: the shipped five layers are its first version, as of the article's date.
+    store.publish(
+        registry.COLLECTION,
+        registry.builtin().to_payload(),
+        actor=SEED_ACTOR,
+        base_version=0,
+        message="随应用提供的五个图层 / the five layers the app ships with",
+        as_of=dt.date(2023, 1, 11),
+        saved_at=dt.datetime(2023, 1, 11, 11, 0, tzinfo=dt.UTC),
+    )
+    state: dict[str, dict[str, dict[str, Any]]] = {layer: {} for layer in registry.builtin().ids()}
     for update in timeline(features):
         layer_state = state[update.layer]
         for feature in update.add:
@@ -522,6 +532,6 @@ def main(target: str) -> None:
         import shutil
 
         shutil.rmtree(store_dir)
-    for layer in schema.LAYER_IDS:
+    for layer in registry.builtin().ids():
         (root / f"{layer}.geojson").unlink(missing_ok=True)
     build_seed(FileLayerStore(root))

@@ -19,7 +19,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from urban_plan import diff, documents, schema
+from urban_plan import diff, documents, registry, schema
 
 DATA_DIR_ENV = "URBAN_PLAN_DATA_DIR"
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "geodata"
@@ -83,9 +83,14 @@ class VersionInfo:
         return dt.date.fromisoformat(self.as_of)
 
 
-def known_collections() -> tuple[str, ...]:
-    """Map layers, then the small documents versioned beside them."""
-    return schema.LAYER_IDS + tuple(documents.VALIDATORS)
+DOCUMENTS: dict[str, Callable[[Any], list[str]]] = {**documents.VALIDATORS, registry.COLLECTION: registry.validate_payload}
+
+
+def known_collections(layer_store: LayerStore | None = None) -> tuple[str, ...]:
+    """Map layers (the store's registry, archived ones too; the shipped five without a store), then the small
+    documents versioned beside them (the registry itself among them)."""
+    layers = layer_store.registry() if layer_store is not None else registry.builtin()
+    return layers.ids(archived=True) + tuple(DOCUMENTS)
 
 
 class LayerStore(abc.ABC):
@@ -102,6 +107,22 @@ class LayerStore(abc.ABC):
     def load_shared(self, collection: str, number: int | None = None) -> Any:
         """A payload for reading only (backends may cache it); defaults to a fresh `load`."""
         return self.load(collection, number)
+
+    def registry(self) -> registry.Registry:
+        """The layer registry in force: the current version of the `layers` document, or the shipped layers when
+        it has never been published (a store made before layers were data). Parsed once per version."""
+        info = self.current(registry.COLLECTION)
+        if info is None:
+            return registry.builtin()
+        key = (info.number, info.sha256)
+        cached = self.__dict__.get("_registry_cache")
+        if cached is None or cached[0] != key:
+            cached = (key, registry.Registry.from_payload(self.load_shared(registry.COLLECTION, info.number)))
+            self.__dict__["_registry_cache"] = cached
+        return cached[1]
+
+    def is_layer(self, collection: str) -> bool:
+        return collection not in DOCUMENTS and collection in self.registry()
 
     @abc.abstractmethod
     def _commit(self, collection: str, payload: Any, info_for: Callable[[int], VersionInfo]) -> VersionInfo:
@@ -145,13 +166,18 @@ class LayerStore(abc.ABC):
         otherwise they are computed here, before the writers' lock: the base must be the latest version or the
         publish conflicts, and versions never change, so the diff needs no lock and no other writer waits for it.
         """
-        _check_collection(collection)
-        if not actor.may_write(collection):
+        self._check_collection(collection)
+        layers = self.registry()
+        if collection == registry.COLLECTION:
+            _check_registry_rights(actor, layers, payload)
+        elif not actor.may_write(collection):
             raise PermissionDenied("not_allowed", user=actor.name, collection=collection)
+        if collection in layers and layers[collection].archived:
+            raise InvalidPayload("layer_archived", collection=collection)
         as_of = as_of or dt.date.today()
         if as_of > dt.date.today():
             raise InvalidPayload("as_of_in_future", as_of=as_of.isoformat())
-        problems = validate_payload(collection, payload)
+        problems = validate_payload(collection, payload, layers)
         if problems:
             raise InvalidPayload("invalid_payload", collection=collection, problems="; ".join(problems[:10]))
         saved = (saved_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
@@ -161,8 +187,9 @@ class LayerStore(abc.ABC):
                 "stale_base", collection=collection, base=base_version, latest=latest_now.number if latest_now else 0
             )
         if counts is None:
-            base = self.load_shared(collection, base_version) if base_version and collection in schema.LAYERS else None
-            counts = diff.summary(base, payload) if collection in schema.LAYERS else {}
+            is_layer = collection in layers and collection not in DOCUMENTS
+            base = self.load_shared(collection, base_version) if base_version and is_layer else None
+            counts = diff.summary(base, payload) if is_layer else {}
 
         def info_for(latest: int) -> VersionInfo:
             if base_version != latest:  # checked again under the lock: someone may have published meanwhile
@@ -180,6 +207,12 @@ class LayerStore(abc.ABC):
             )
 
         return self._commit(collection, payload, info_for)
+
+    def _check_collection(self, collection: str) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", collection):  # names become directory names
+            raise NotFound("no_such_collection", collection=collection)
+        if collection not in DOCUMENTS and collection not in self.registry():
+            raise NotFound("no_such_collection", collection=collection)
 
     def rollback(
         self,
@@ -223,7 +256,7 @@ class FileLayerStore(LayerStore):
         return f"FileLayerStore({str(self.root)!r})"
 
     def history(self, collection: str) -> list[VersionInfo]:
-        _check_collection(collection)
+        self._check_collection(collection)
         path = self._manifest_path(collection)
         if not path.exists():
             return []
@@ -301,7 +334,7 @@ class FileLayerStore(LayerStore):
         editor): it is copied to `<layer>.geojson.bak-<UTC time>` before being replaced, so their work is kept.
         """
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        for layer in schema.LAYER_IDS:
+        for layer in self.registry().ids(archived=True):
             versions = self.history(layer)
             current = self.current(layer)
             if current is None:
@@ -339,14 +372,17 @@ def serialise(payload: Any) -> bytes:
     return (json.dumps(payload, ensure_ascii=False, indent=1, allow_nan=False) + "\n").encode()
 
 
-def validate_payload(collection: str, payload: Any) -> list[str]:
+def validate_payload(collection: str, payload: Any, layers: registry.Registry | None = None) -> list[str]:
     """Problems (as short codes) that stop a payload from being stored in this collection."""
-    if collection in schema.LAYERS:
+    layers = layers or registry.builtin()
+    if collection in DOCUMENTS:
+        problems = DOCUMENTS[collection](payload)
+    elif collection in layers:
         if not isinstance(payload, dict) or payload.get("type") != "FeatureCollection":
             return ["not_a_feature_collection"]
-        problems = [f"{p.feature}.{p.field}:{p.code}" for p in schema.validate_collection(payload, collection)]
+        problems = [f"{p.feature}.{p.field}:{p.code}" for p in schema.validate_collection(payload, layers[collection])]
     else:
-        problems = documents.VALIDATORS[collection](payload)
+        return ["no_such_collection"]
     if not problems:
         try:
             serialise(payload)  # NaN or Infinity anywhere (bbox, extra members) is not JSON: refuse it here
@@ -355,11 +391,22 @@ def validate_payload(collection: str, payload: Any) -> list[str]:
     return problems
 
 
-def _check_collection(collection: str) -> None:
-    if collection not in schema.LAYERS and collection not in documents.VALIDATORS:
-        raise NotFound("no_such_collection", collection=collection)
-    if not re.fullmatch(r"[a-z_]+", collection):  # names become directory names
-        raise NotFound("no_such_collection", collection=collection)
+def _check_registry_rights(actor: Actor, layers: registry.Registry, payload: Any) -> None:
+    """Who may change the registry: an editor of every collection (or of `layers`) may change anything; an editor
+    of some layers only those layers' definitions (declaring the new columns of an upload, say), never add one."""
+    if actor.may_write(registry.COLLECTION):
+        return
+    if actor.role != "editor" or not actor.name.strip():
+        raise PermissionDenied("not_allowed", user=actor.name, collection=registry.COLLECTION)
+    if registry.validate_payload(payload):
+        return  # refused as invalid, with its reasons, by the validation that follows
+    new = registry.Registry.from_payload(payload)
+    old = {layer.id: layer for layer in layers.layers}
+    for layer in new.layers:
+        if layer.id not in old or (old[layer.id] != layer and not actor.may_write(layer.id)):
+            raise PermissionDenied("not_allowed", user=actor.name, collection=layer.id)
+    if set(old) - {layer.id for layer in new.layers}:
+        raise PermissionDenied("not_allowed", user=actor.name, collection=registry.COLLECTION)
 
 
 def _remove_orphans(root: Path) -> None:

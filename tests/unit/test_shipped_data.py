@@ -11,7 +11,7 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from urban_plan import schema, seed
+from urban_plan import registry, schema, seed
 from urban_plan.store import FileLayerStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,18 +22,18 @@ def load(layer: str) -> dict:
     return json.loads((GEODATA / f"{layer}.geojson").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("layer", schema.LAYER_IDS)
+@pytest.mark.parametrize("layer", registry.builtin().ids())
 def test_every_shipped_layer_follows_the_schema(layer: str) -> None:
     fc = load(layer)
     assert fc["type"] == "FeatureCollection" and "crs" not in fc  # RFC 7946: WGS84, no crs member
-    assert schema.validate_collection(fc, layer) == []
+    assert schema.validate_collection(fc, registry.builtin()[layer]) == []
     for feature in fc["features"]:
         assert set(feature["properties"]) == set(schema.FIELDS)
         assert feature["properties"]["source"], "every feature says where it came from"
         assert feature["properties"]["confidence"] in schema.CONFIDENCES
 
 
-@pytest.mark.parametrize("layer", schema.LAYER_IDS)
+@pytest.mark.parametrize("layer", registry.builtin().ids())
 def test_every_shipped_feature_lies_in_the_district(layer: str) -> None:
     boundary = shape(load("context")["features"][0]["geometry"]).buffer(0.01)  # ~1 km for river-edge sketches
     for feature in load(layer)["features"]:
@@ -83,13 +83,13 @@ def test_the_layout_reading_is_labelled_as_an_interpretation() -> None:
 
 def test_the_mirror_files_equal_the_current_versions_in_the_store() -> None:
     store = FileLayerStore(GEODATA)
-    for layer in schema.LAYER_IDS:
+    for layer in registry.builtin().ids():
         assert (GEODATA / f"{layer}.geojson").read_bytes() == store.load_bytes(layer)
 
 
 def test_the_seeded_history_has_the_dated_facts() -> None:
     store = FileLayerStore(GEODATA)
-    as_of = {v.as_of for layer in schema.LAYER_IDS for v in store.history(layer)}
+    as_of = {v.as_of for layer in registry.builtin().ids() for v in store.history(layer)}
     assert {"2023-01-11", "2023-12-31", "2024-11-11", "2025-11-30", "2026-02-28", "2026-03-10"} <= as_of
     assert store.effective("rail", dt.date(2023, 6, 1)).number == 1  # only the planned connector then
 
@@ -100,5 +100,5 @@ def test_rebuilding_the_seed_reproduces_the_shipped_store_exactly(tmp_path: Path
     differing = comparison.diff_files + [f"{d}/{f}" for d, sub in comparison.subdirs.items() for f in sub.diff_files]
     missing = comparison.left_only + comparison.right_only
     assert not differing and not missing, (differing, missing)
-    for layer in schema.LAYER_IDS:
+    for layer in registry.builtin().ids():
         assert (tmp_path / f"{layer}.geojson").read_bytes() == (GEODATA / f"{layer}.geojson").read_bytes()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from urban_plan import cli, diff, documents, schema
+from urban_plan import cli, diff, documents, registry, schema
 from urban_plan import store as store_module
 from urban_plan.store import (
     Actor,
@@ -242,7 +242,7 @@ def test_the_mirror_file_equals_the_current_versions_bytes_after_every_publish(s
 
 
 def test_the_shipped_mirrors_equal_their_current_versions(seeded: FileLayerStore) -> None:
-    for layer in schema.LAYER_IDS:
+    for layer in registry.builtin().ids():
         assert (seeded.root / f"{layer}.geojson").read_bytes() == seeded.load_bytes(layer), layer
 
 

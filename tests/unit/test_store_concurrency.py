@@ -315,7 +315,7 @@ def test_a_crash_at_any_write_step_leaves_the_last_good_version_loadable(
     before_files = files(template)
     before = FileLayerStore(template).history(collection)
     orphan = f"store/{collection}/v{len(before) + 1:06d}.json"
-    mirror_name = f"{collection}.geojson" if collection in store_module.schema.LAYERS else None
+    mirror_name = f"{collection}.geojson" if collection in store_module.registry.builtin() else None
 
     clean = tmp_path / "clean"
     shutil.copytree(template, clean)
