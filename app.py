@@ -40,6 +40,7 @@ pages = [
 ]
 if auth.current_actor() is not None:  # not in the navigation = not reachable by URL; publishing re-checks anyway
     pages.append(page("upload", "upload", "upload"))
+    pages.append(page("layers", "layers", "layers"))
 pages.append(page("account", "account_logged_in" if auth.current_actor() else "account", "login"))
 navigation = st.navigation(pages)
 upload_guard.enforce(navigation.url_path)  # uploads only from a page with an uploader, bounded per session

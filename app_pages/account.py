@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import auth, state
-from urban_plan.i18n import label, t
+from ui import auth, data, state
+from urban_plan.i18n import t
 
 lang = state.lang()
 st.title(t("login.title", lang))
@@ -18,7 +18,7 @@ if not auth.follow_redirect(lang):  # on its way to the cookie route and back: s
         layers = (
             t("login.all_layers", lang)
             if actor.collections is None
-            else "、".join(label("layer", name, lang) for name in sorted(actor.collections))
+            else ("、" if lang == "zh" else ", ").join(data.registry().name(n, lang) for n in sorted(actor.collections))
         )
         st.success(t("login.logged_in", lang, name=actor.name, layers=layers))
         st.caption(auth.lasting_note(lang))

@@ -14,7 +14,7 @@ view = state.view()
 lang = view.lang
 on = view.as_of or dt.date.today()
 layers = data.layers(view.as_of)
-shown = filters.apply(layers.overlays, view.criteria)
+shown = filters.apply(layers.overlays, view.criteria, layers.registry)
 
 layout.styles()
 st.title(t("dashboard.title", lang))
@@ -23,14 +23,14 @@ widgets.kpi_cards(shown, layers.overlays, lang)
 
 st.subheader(t("dashboard.targets", lang))
 targets, _ = data.document("targets", view.as_of)
-widgets.target_cards(dashboard.target_cards(targets, shown, lang), lang)
+widgets.target_cards(dashboard.target_cards(targets, shown, lang, layers.registry), lang)
 actor = auth.current_actor()
 if actor is not None and actor.may_write("targets"):
     widgets.targets_editor(actor, lang, viewing=view.as_of)  # edits the current version, whatever date is shown
 
 st.subheader(t("dashboard.schedule", lang))
 thresholds = state.threshold_widgets()
-rated = filters.apply(data.rated(view.as_of, thresholds, lang), view.criteria)
+rated = filters.apply(data.rated(view.as_of, thresholds, lang), view.criteria, layers.registry)
 behind, missing = st.columns(2)
 for column, title, ratings, none in (
     (behind, "dashboard.behind_list", ("red", "yellow"), "dashboard.none_behind"),
@@ -38,16 +38,16 @@ for column, title, ratings, none in (
 ):
     with column:
         st.markdown(f"**{t(title, lang)}**")
-        table = dashboard.schedule_table(rated, lang, ratings)
+        table = dashboard.schedule_table(rated, lang, ratings, layers.registry)
         if len(table):
             st.dataframe(table, hide_index=True, width="stretch")
         else:
             st.success(t(none, lang))
 
 st.subheader(t("dashboard.charts", lang))
-st.altair_chart(charts.progress_chart(rated, lang), width="stretch")
+st.altair_chart(charts.progress_chart(rated, lang, layers.registry), width="stretch")
 left, right = st.columns([1, 2])
-left.altair_chart(charts.status_chart(shown, lang), width="stretch")
-milestones = data.milestones(charts.CHART_LAYERS, lang, until=on)
-right.altair_chart(charts.gantt_chart(rated, milestones, on, lang), width="stretch")
+left.altair_chart(charts.status_chart(shown, lang, layers.registry), width="stretch")
+milestones = data.milestones(layers.registry.progress_layers(), lang, until=on)
+right.altair_chart(charts.gantt_chart(rated, milestones, on, lang, layers.registry), width="stretch")
 widgets.provenance(layers.versions, lang)

@@ -1,32 +1,55 @@
-"""History page: every version of a layer, viewable on the map, downloadable, and (for editors) restorable."""
+"""History page: every version of every layer (archived too), the registry and the documents; view, roll back."""
 
 from __future__ import annotations
+
+import os
 
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
 from ui import auth, data, state, widgets
-from urban_plan import display, frame, mapping, problems, publishing, schema, store, tables
+from urban_plan import diff, display, frame, mapping, problems, publishing, store, tables
 from urban_plan.i18n import label, t
+from urban_plan.registry import COLLECTION as REGISTRY
+from urban_plan.registry import Registry
 
 lang = state.lang()
 s = data.store()
+registry = s.registry()
 st.title(t("history.title", lang))
 
-layers = list(store.known_collections())
+
+def collection_name(code: str) -> str:
+    """A layer by its registry name (archived ones marked: their history stays readable), else a document."""
+    layer = registry.get(code)
+    if layer is not None:
+        return t("tables2.archived_layer", lang, name=layer.name(lang)) if layer.archived else layer.name(lang)
+    return t("tables2.collection_layers", lang) if code == REGISTRY else label("layer", code, lang)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def version_changes(layer: str, number: int, base: int, sha256: str, root: str) -> diff.CollectionDiff:
+    """What a version changed against the one it was based on: computed once per version."""
+    del sha256, root  # cache key only
+    return diff.diff_collections(s.load(layer, base) if base else None, s.load(layer, number))
+
+
+collections = list(store.known_collections(s))
 requested = st.query_params.get("layer")
+default = (registry.progress_layers() or registry.ids() or (collections[0],))[0]
 layer = st.selectbox(
     t("history.layer", lang),
-    layers,
-    index=layers.index(requested) if requested in layers else 1,
-    format_func=lambda code: label("layer", code, lang),
+    collections,
+    index=collections.index(requested if requested in collections else default),
+    format_func=collection_name,
     key=f"history_layer_{lang}",
 )
 st.query_params["layer"] = layer
+is_layer = s.is_layer(layer)
 versions = s.history(layer)
 if not versions:
-    st.info(t("store.no_versions", lang, collection=label("layer", layer, lang)))
+    st.info(t("store.no_versions", lang, collection=collection_name(layer)))
     st.stop()
 
 current = s.current(layer)
@@ -58,7 +81,7 @@ with right:
     st.download_button(
         t("history.download", lang),
         data=s.load_bytes(layer, chosen),
-        file_name=f"{layer}-v{chosen}.{'geojson' if layer in schema.LAYERS else 'json'}",
+        file_name=f"{layer}-v{chosen}.{'geojson' if is_layer else 'json'}",
         mime="application/json",
     )
     actor = auth.current_actor()
@@ -76,17 +99,31 @@ with right:
             except OSError as exc:  # a read-only or full data folder: nothing was written
                 st.error(problems.write_error_message(exc, lang))
 with left:
-    if layer in schema.LAYERS:
+    if is_layer:
+        definition = registry[layer]
         shown = frame.collection_frame(s.load(layer, chosen), layer)
-        context = data.layers().context if layer != "context" else frame.empty_frame()
+        context = data.layers().context if definition.role != "base" else frame.empty_frame()
+        options = state.map_options(colour_by="status")
         st_folium(
-            mapping.base_map(context, state.map_options(colour_by="status")),
+            mapping.base_map(context, options),
             key=f"history-map-{lang}",
-            feature_group_to_add=mapping.overlay_groups(shown, state.map_options(colour_by="status"), layers=[layer]),
+            feature_group_to_add=mapping.overlay_groups(shown, options, layers=[layer]),
             layer_control=mapping.layer_control(),
             returned_objects=[],
             use_container_width=True,
             height=520,
         )
+        changes = version_changes(layer, chosen, version.base, version.sha256, os.environ.get(store.DATA_DIR_ENV, ""))
+        st.markdown(f"**{t('tables2.version_changes', lang, number=chosen)}**")
+        if changes.is_empty:
+            st.caption(t("tables2.no_changes", lang))
+        else:
+            before = s.load(layer, version.base) if version.base else None
+            names = tables.feature_names(lang, before, s.load(layer, chosen))
+            table = tables.change_table(changes, lang, definition, names)
+            st.dataframe(table, hide_index=True, width="stretch")
+    elif layer == REGISTRY:
+        layers_then = Registry.from_payload(s.load(layer, chosen))
+        st.dataframe(pd.DataFrame(tables.registry_rows(layers_then, lang)), hide_index=True, width="stretch")
     else:
         st.json(s.load(layer, chosen), expanded=False)

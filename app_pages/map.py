@@ -15,7 +15,7 @@ options = state.map_options(url_extent=True)
 drawn = data.map_data(view.as_of, view.criteria, state.thresholds(), options)
 shown = drawn.shown
 changed = data.changes(view.compare, view.as_of, lang)
-changed = changed[changed["layer"].isin(view.criteria.layers)] if len(changed) else changed
+changed = changed[changed["layer"].map(view.criteria.shows_layer).astype(bool)] if len(changed) else changed
 
 layout.styles()
 layout.fit_map()
@@ -39,7 +39,8 @@ with map_col:
 with details_col:
     st.subheader(t("map.details", lang))
     key = mapping.feature_key_from_text((result or {}).get("last_object_clicked_tooltip"))
-    widgets.feature_details(widgets.find_feature([shown, layers.context], *key) if key else None, lang)
+    found = widgets.find_feature([shown, layers.context], *key) if key else None
+    widgets.feature_details(found, lang, layers.registry)
 
 if view.compare:
     widgets.changes_table(changed, view.compare, lang)

@@ -1,15 +1,14 @@
-"""Upload page (editors only): check a GeoJSON or zipped shapefile, preview the changes, publish a new version."""
+"""Upload page (editors only): any GIS file into a layer they may write or a new layer; check, preview, publish."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 
 import streamlit as st
 
-from ui import auth, data, state, widgets
-from urban_plan import display, ingest, problems, publishing, store
-from urban_plan.i18n import label, t
+from ui import auth, data, state, upload_form, widgets
+from urban_plan import display, ingest
+from urban_plan.i18n import t
 
 lang = state.lang()
 st.title(t("upload.title", lang))
@@ -18,10 +17,14 @@ if actor is None:  # the page is only in the navigation for editors; a direct ca
     st.error(t("upload.login_needed", lang))
     st.stop()
 
-# Project layers are what planners update most: offer them first.
-writable = [name for name in ("projects", "roads", "rail", "layout", "context") if actor.may_write(name)]
-layer = st.selectbox(t("upload.layer", lang), writable, format_func=lambda code: label("layer", code, lang))
-uploaded = st.file_uploader(t("upload.file", lang), type=["geojson", "json", "zip"], help=t("upload.file_help", lang))
+target = upload_form.choose_target(actor, data.registry(), lang)
+suffixes = sorted(ingest.SUPPORTED_SUFFIXES)
+uploaded = st.file_uploader(
+    t("uploadpage.file", lang),
+    type=sorted({suffix.rsplit(".", 1)[-1] for suffix in suffixes}),  # the uploader matches the last suffix only
+    help=t("uploadpage.file_help", lang, formats=" ".join(suffixes)),
+    key=upload_form.FILE_KEY,
+)
 datum_choice = st.radio(
     t("upload.datum", lang),
     ["wgs84", "gcj02", "bd09"],
@@ -29,75 +32,72 @@ datum_choice = st.radio(
     format_func=lambda code: t(f"upload.datum_{code}", lang),
     help=t("upload.datum_help", lang),
 )
-if uploaded is None:
-    st.info(t("upload.hint", lang))
+if target is None or uploaded is None:
+    st.session_state.pop(upload_form.DRAFT_KEY, None)
+    if uploaded is None:
+        st.info(t("upload.hint", lang))
     st.stop()
 
 raw = uploaded.getvalue()
 digest = hashlib.sha256(raw).hexdigest()
-map_key = f"field_map_{digest}"
-repair = st.session_state.get(f"repair_{digest}", False)
-item = data.preview(
-    digest,
-    uploaded.name,
-    raw,
-    ingest.Options(
-        layer, datum=datum_choice, field_map=st.session_state.get(map_key), repair=repair, source_name=uploaded.name
-    ),
+keys = {k: f"{k}_{digest}_{target.layer.id}" for k in ("field_map", "repair", "id_from", "inside", "new_fields")}
+chosen = upload_form.source_layer(uploaded.name, raw, digest, lang)
+settings = st.expander(t("uploadpage.options", lang))
+with settings:
+    inside_only = st.checkbox(t("uploadpage.inside_only", lang), key=keys["inside"])
+    set_values = upload_form.constants(target.layer, lang)
+edited = upload_form.edited_fields(keys["new_fields"])
+layer_def = upload_form.effective_layer(target, edited)
+repair = st.session_state.get(keys["repair"], False)
+options = ingest.Options(
+    layer_def.id,
+    datum=datum_choice,
+    field_map=st.session_state.get(keys["field_map"]),
+    repair=repair,
+    source_name=uploaded.name,
+    set_values=set_values,
+    id_from=st.session_state.get(keys["id_from"]) or None,
+    inside_only=inside_only,
+    source_layer=chosen,
+    layer_def=layer_def,
 )
+item = upload_form.read(target, digest, uploaded.name, raw, options)
 result = item.result
+st.session_state[upload_form.DRAFT_KEY] = target.layer.id  # while the file waits, the layers page will not archive
+with settings:
+    upload_form.id_choice(result.source_fields, keys["id_from"], lang)
 
 st.subheader(t("upload.read", lang))
 detected = display.detected_text(result.detected, lang) or "—"
 widgets.plain(t("upload.detected", lang, features=result.feature_count, detected=detected))
 if result.source_fields:
     with st.expander(t("upload.field_map", lang), expanded=bool(result.errors)):
-        mapping_now = result.field_map
-        edited = widgets.field_mapping_editor(
-            result.source_fields[: ingest.MAX_PROPERTIES], mapping_now, f"fm_{digest}_{hash(str(mapping_now))}", lang
-        )
-        if edited != {k: mapping_now.get(k) for k in edited}:
-            st.session_state[map_key] = {**mapping_now, **edited}
+        now = result.field_map
+        table_key = f"{upload_form.TABLE_PREFIX}fm_{digest}_{hash(str(now))}"
+        mapped = widgets.field_mapping_editor(result.source_fields[: ingest.MAX_PROPERTIES], now, table_key, lang)
+        if mapped != {k: now.get(k) for k in mapped}:
+            st.session_state[keys["field_map"]] = {**now, **mapped}
             st.rerun()
-if result.problems:
-    st.dataframe(problems.table(result.problems, lang), hide_index=True, width="stretch")
+reviewed = upload_form.fields_to_review(edited, result.new_fields)
+if reviewed:
+    st.subheader(t("uploadpage.new_fields", lang, count=len(reviewed)))
+    st.caption(t("uploadpage.new_fields_new" if target.new else "uploadpage.new_fields_help", lang))
+    fields = upload_form.fields_editor(reviewed, f"{upload_form.TABLE_PREFIX}nf_{digest}_{hash(reviewed)}", lang)
+    if fields is None:
+        st.stop()
+    if fields != reviewed:
+        st.session_state[keys["new_fields"]] = fields
+        st.rerun()
+upload_form.problems_and_left_out(result, lang)
 if result.invalid_geometry or repair:
-    st.checkbox(t("upload.repair", lang, count=result.invalid_geometry), key=f"repair_{digest}")
+    st.checkbox(t("upload.repair", lang, count=result.invalid_geometry), key=keys["repair"])
 if not result.ok:
     st.error(t("upload.fix_first", lang, count=len(result.errors)))
     st.stop()
 
 st.subheader(t("upload.preview", lang))
 changes = item.diff
-old = data.store().load(layer, item.against.number) if item.against else None
-widgets.change_preview(changes, old, result.collection, layer, lang)
+old = data.store().load(target.layer.id, item.against.number) if item.against else None
+widgets.change_preview(changes, old, result.collection, target.layer.id, lang)
 
-st.subheader(t("upload.publish", lang))
-as_of = st.date_input(
-    t("upload.as_of", lang), value=dt.date.today(), max_value=dt.date.today(), help=t("upload.as_of_help", lang)
-)
-message = st.text_input(t("upload.message", lang), max_chars=500)
-confirmed = True
-if item.large_removal:
-    st.warning(
-        t(
-            "store.needs_confirmation",
-            lang,
-            removed=len(changes.removed),
-            before=changes.old_total,
-            after=changes.new_total,
-        )
-    )
-    confirmed = st.checkbox(t("upload.confirm_removal", lang))
-if st.button(t("upload.publish_button", lang, base=item.base_number), type="primary", disabled=not confirmed):
-    try:
-        version = publishing.publish(
-            data.store(), item, actor=actor, message=message, as_of=as_of, confirm_large_removal=confirmed
-        )
-    except store.StoreError as exc:
-        st.error(problems.store_message(exc, lang))
-    except OSError as exc:  # a read-only or full data folder: nothing was written, the upload stays on the page
-        st.error(problems.write_error_message(exc, lang))
-    else:
-        st.success(t("upload.published", lang, layer=label("layer", layer, lang), number=version.number))
-        st.page_link("app_pages/map.py", label=t("upload.see_map", lang), icon=":material/map:")
+upload_form.publish_step(target, item, (uploaded.name, raw, options), reviewed, actor, lang)

@@ -308,33 +308,30 @@ def _our_status_widget(page: Any) -> Any:
 
 
 def _our_expected(data_dir: Path, statuses: frozenset[str]) -> int:
-    """What our map draws: every context feature, plus overlay features whose status is shown (the other filters
-    are at their defaults, which show everything). A line work of roads/rail/projects with a progress strictly
-    between 0 and 100 is drawn as two pieces, done and remaining (urban_plan.mapping)."""
-    from urban_plan import registry, schema
+    """What our map draws: every feature of a base layer or of a layer that does not track progress, plus the
+    features of progress layers whose status is shown (the other filters are at their defaults, which show
+    everything). A line work of a progress layer with a progress strictly between 0 and 100 is drawn as two pieces,
+    done and remaining (urban_plan.mapping)."""
     from urban_plan.store import FileLayerStore
 
     store = FileLayerStore(data_dir)
+    layers = store.registry()
     total = 0
-    for layer in registry.builtin().ids():
-        version = store.current(layer)
+    for layer in layers.active():
+        version = store.current(layer.id)
         if version is None:
             continue
-        for feature in store.load(layer, version.number).get("features", []):
+        for feature in store.load(layer.id, version.number).get("features", []):
             props = feature.get("properties") or {}
-            if layer == "context":
+            if layer.role == "base" or not layer.tracks_progress:
                 total += 1
                 continue
             if props.get("status") not in statuses:
                 continue
             geometry_type = (feature.get("geometry") or {}).get("type")
             progress = props.get("progress")
-            pieces = (
-                layer in ("roads", "rail", "projects")
-                and geometry_type in ("LineString", "MultiLineString")
-                and progress is not None
-                and 0 < float(progress) < 100
-            )
+            is_line = geometry_type in ("LineString", "MultiLineString")
+            pieces = is_line and progress is not None and 0 < float(progress) < 100
             total += 2 if pieces else 1
     return total
 

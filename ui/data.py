@@ -12,7 +12,8 @@ import numpy as np
 import streamlit as st
 
 from urban_plan import filters, frame, ingest, mapping, progress, publishing
-from urban_plan.registry import COLLECTION as REGISTRY, Registry
+from urban_plan.registry import COLLECTION as REGISTRY
+from urban_plan.registry import Registry
 from urban_plan.store import DATA_DIR_ENV, LayerStore, VersionInfo, open_store
 
 
@@ -96,7 +97,7 @@ def changes(since: dt.date | None, on: dt.date | None, lang: str) -> gpd.GeoData
     """Overlay features that changed between `since` and `on` (default today), for halos and the table."""
     if since is None:
         return frame.empty_frame()
-    return progress.changed_features(layers(since).overlays, layers(on).overlays, lang)
+    return progress.changed_features(layers(since).overlays, layers(on).overlays, lang, registry())
 
 
 def meetings() -> list[dt.date]:
@@ -159,7 +160,7 @@ def map_data(
     """Rate and prepare once per data version, date and style (cached), then filter by selecting rows: a
     filter change costs a mask and a string join, not a rebuild."""
     everything = rated(as_of, thresholds, options.lang)
-    keep = filters.mask(everything, criteria) if len(everything) else np.zeros(0, dtype=bool)
+    keep = filters.mask(everything, criteria, registry()) if len(everything) else np.zeros(0, dtype=bool)
     prepared = _prepared(_versions_key(layers(as_of)), as_of, thresholds, options)
     by_layer = {name: keep[(everything["layer"] == name).to_numpy()] for name in prepared}
     counts = {name: int(mask.sum()) for name, mask in by_layer.items()}

@@ -15,6 +15,7 @@ import streamlit as st
 from ui import data, state, widgets
 from urban_plan import export, mapping, progress
 from urban_plan.i18n import t
+from urban_plan.registry import COLLECTION as REGISTRY
 from urban_plan.render_queue import QueueFull, RenderQueue
 from urban_plan.store import DATA_DIR_ENV, LayerStore
 from urban_plan.viewstate import ViewState
@@ -47,14 +48,15 @@ def export_buttons(view: ViewState, layers: data.Layers, shown: pd.DataFrame, ch
     stamp_line = widgets.view_caption(view, lang)
 
     def html() -> str:
-        options = mapping.MapOptions(lang=lang, colour_by=view.colour_by, north_arrow=True)
+        options = mapping.MapOptions(lang=lang, colour_by=view.colour_by, north_arrow=True, registry=layers.registry)
         return export.standalone_html(
             layers.context,
             shown,
             options=options,
             title=t("app.title", lang),
             as_of_line=stamp_line,
-            source_note=export.source_note(layers.versions, lang),
+            source_note=export.source_note(layers.versions, lang, layers.registry),
+            registry=layers.registry,
             changed=changed if view.compare else None,
             since=view.compare.isoformat() if view.compare else "",
         )
@@ -162,10 +164,11 @@ def _wait_for(queue: RenderQueue, render: Render, lang: str) -> bytes | None:
 
 
 def _data_key(store: LayerStore, layers: data.Layers, view: ViewState) -> tuple:
-    """The data versions an export reads: the layers shown (already known to the page), the targets table, and,
-    with a comparison date, the versions in effect then; plus the data directory."""
+    """The data versions an export reads: the layers shown (already known to the page), the targets table, the
+    layer registry (names, order, fields), and, with a comparison date, the versions in effect then; plus the data
+    directory."""
     targets = store.effective("targets", view.as_of) if view.as_of else store.current("targets")
-    versions = {**layers.versions, "targets": targets}
+    versions = {**layers.versions, "targets": targets, REGISTRY: store.current(REGISTRY)}
     if view.compare:
         versions.update({f"since:{k}": v for k, v in progress.state_on(store, view.compare).items()})
     parts = tuple(sorted((name, v.number, v.sha256) if v else (name, 0, "") for name, v in versions.items()))

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui import config
+from ui import config, data
 from urban_plan import basemaps, mapping, progress, schema, viewstate
 from urban_plan.filters import Criteria
 from urban_plan.i18n import label, t
@@ -21,7 +21,8 @@ _GENERATION = "_filter_generation"  # bumped to rebuild filter widgets from the 
 def view() -> ViewState:
     """The current view; on a session's first run it comes from the URL (untrusted, parsed and clamped)."""
     if _VIEW not in st.session_state:
-        state, ignored = viewstate.from_query(st.query_params.to_dict())
+        # Checked against the layers in force: a link to an archived layer or a field since removed loses that part.
+        state, ignored = viewstate.from_query(st.query_params.to_dict(), data.registry())
         st.session_state[_VIEW] = state
         st.session_state["_url_ignored"] = ignored
         st.session_state["_fresh_session"] = True
@@ -97,18 +98,24 @@ def filter_widgets(kinds_available: list[str]) -> None:
 
         return {"key": full, "on_change": changed}
 
+    registry = data.registry()
+    overlays = list(registry.overlays())
     st.multiselect(
         t("filters.layers", lang_),
-        options=list(schema.OVERLAY_LAYERS),
-        default=[name for name in schema.OVERLAY_LAYERS if name in c.layers],
-        format_func=lambda code: label("layer", code, lang_),
-        **bind("layers", lambda v: {"layers": frozenset(v)}),
+        options=overlays,
+        default=[name for name in overlays if c.shows_layer(name)],
+        format_func=lambda code: registry.name(code, lang_),
+        # Every layer chosen is "no layer filter": a layer added later then shows too.
+        **bind("layers", lambda v, all_=frozenset(overlays): {"layers": None if set(v) >= all_ else frozenset(v)}),
     )
+    _enum_field_filters(registry, [name for name in overlays if c.shows_layer(name)], bind)
+    tracked = [registry.name(name, lang_) for name in registry.progress_layers()]
     st.multiselect(
         t("filters.status", lang_),
         options=list(schema.STATUSES),
         default=[s for s in schema.STATUSES if s in c.statuses],
         format_func=lambda code: label("status", code, lang_),
+        help=t("maplayers.progress_only_help", lang_, layers=t("filters.list_separator", lang_).join(tracked) or "—"),
         **bind("status", lambda v: {"statuses": frozenset(v)}),
     )
     st.slider(
@@ -171,6 +178,30 @@ def filter_widgets(kinds_available: list[str]) -> None:
     if not c.is_default() and st.button(t("filters.reset", lang_), key=f"reset_{suffix}"):
         set_view(replace(view(), criteria=Criteria()), rebuild_widgets=True)
         st.rerun()
+
+
+def _enum_field_filters(registry: Any, layers: list[str], bind: Any) -> None:
+    """A multiselect per enum field of each shown layer (学段: 小学, 初中 …), values by their labels. Every value
+    chosen is no filter, so features without a value still show until the planner narrows the field."""
+    lang_, c = lang(), view().criteria
+    for layer in layers:
+        for spec in registry[layer].enum_fields():
+            values = list(spec.option_values())
+            chosen = c.attribute(layer, spec.name)
+
+            def update(
+                picked: list[str], layer: str = layer, name: str = spec.name, all_: frozenset = frozenset(values)
+            ) -> dict:
+                kept = None if set(picked) >= all_ else frozenset(picked)
+                return {"attributes": view().criteria.with_attribute(layer, name, kept).attributes}
+
+            st.multiselect(
+                t("maplayers.field_filter", lang_, layer=registry.name(layer, lang_), field=spec.label(lang_)),
+                options=values,
+                default=[v for v in values if chosen is None or v in chosen],
+                format_func=lambda value, spec=spec: spec.option_label(value, lang_),
+                **bind(f"attr_{layer}_{spec.name}", update),
+            )
 
 
 def time_controls() -> None:
@@ -245,6 +276,7 @@ def map_options(**overrides: Any) -> mapping.MapOptions:
         "tiles": choice.tiles if usable else (),
         "datum": choice.datum if usable else "wgs84",
         "colour_by": current.colour_by,
+        "registry": data.registry(),
     }
     return mapping.MapOptions(**{**settings, **overrides})
 
@@ -276,5 +308,5 @@ def threshold_widgets() -> progress.Thresholds:
 
 def apply_saved_view(query: dict[str, str], view_id: str) -> None:
     """Switch to a saved view (its filters, dates, extent ...), keeping the language; rebuilds the filter widgets."""
-    parsed, _ = viewstate.from_query(query)
+    parsed, _ = viewstate.from_query(query, data.registry())
     set_view(replace(parsed, lang=lang(), view=view_id), rebuild_widgets=True)

@@ -14,12 +14,17 @@ from ui import data, state
 from urban_plan import dashboard, diff, display, editing, filters, frame, mapping, problems, publishing, schema
 from urban_plan.display import escape
 from urban_plan.i18n import label, t
+from urban_plan.registry import Registry
 from urban_plan.store import Actor, ConflictError, StoreError, VersionInfo
 from urban_plan.viewstate import ViewState
 
+LEAVE_OUT = "-"  # ingest's field_map value for a column left out on purpose (None keeps it as an attribute)
+_CHOICES = {"": "uploadpage.kept", LEAVE_OUT: "uploadpage.left_out"}
+PREVIEW_CENTRE, PREVIEW_ZOOM = (37.01, 117.16), 10
+
 
 def kpi_cards(shown: pd.DataFrame, overlays: pd.DataFrame, lang: str) -> None:
-    k = filters.kpis(shown, overlays)
+    k = filters.kpis(shown, overlays, data.registry())  # status counts: layers that track progress
     # Keyed: the layout stylesheet wraps the labels (never cut to "Feature…") and lays the six cards out as a
     # compact 3 x 2 strip when the room is narrow instead of a screenful of stacked cards.
     cols = st.container(key="up-kpis").columns(6)
@@ -41,7 +46,7 @@ def kpi_cards(shown: pd.DataFrame, overlays: pd.DataFrame, lang: str) -> None:
         plain(" ".join(notes))
 
 
-def feature_details(row: pd.Series | None, lang: str) -> None:
+def feature_details(row: pd.Series | None, lang: str, registry: Registry | None = None) -> None:
     """Details of the clicked feature as escaped HTML (data never goes through Markdown)."""
     if row is None:
         st.info(t("map.click_hint", lang))
@@ -49,18 +54,17 @@ def feature_details(row: pd.Series | None, lang: str) -> None:
     data = display.clean(row.to_dict())
     tag = display.confidence_tag(data.get("confidence"), lang)
     rows = "".join(
-        f"<tr><th>{escape(key)}</th><td>{escape(value)}</td></tr>" for _, key, value in display.details(data, lang)
+        f"<tr><th>{escape(key)}</th><td>{escape(value)}</td></tr>"
+        for _, key, value in mapping.details_rows(data, lang, registry)  # canonical fields, then the layer's own
     )
     warning_key = f"confidence_warning.{data.get('confidence')}"
     warning = f'<p class="up-warn">{escape(t(warning_key, lang))}</p>' if tag else ""
-    colour = display.status_colour(data.get("status"))
+    colour, status_line = mapping.status_line(data, lang, registry)
     st.html(
         f"""<div class="up-details">
         <div class="up-details-name">{escape(display.name(data, lang))}
           {f'<span class="up-tag">{escape(tag)}</span>' if tag else ""}</div>
-        <div class="up-details-status" style="border-left:6px solid {colour}">
-          {mapping.symbol_label(data.get("status"), lang)} ·
-          {escape(display.progress_text(data.get("progress"), lang))}</div>
+        <div class="up-details-status" style="border-left:6px solid {escape(colour)}">{status_line}</div>
         <table>{rows}</table>{warning}</div>
         <style>
         .up-details {{ font-size: 0.92rem; }}
@@ -78,10 +82,11 @@ def feature_details(row: pd.Series | None, lang: str) -> None:
 
 def provenance(versions: dict[str, VersionInfo | None], lang: str) -> None:
     """Which version of each layer is on screen, as of when: so a screenshot says what it shows."""
+    layers = data.registry()
     parts = [
-        t("app.layer_version", lang, layer=label("layer", layer, lang), number=v.number, as_of=v.as_of)
+        t("app.layer_version", lang, layer=layers.name(layer, lang), number=v.number, as_of=v.as_of)
         if v
-        else t("app.layer_missing", lang, layer=label("layer", layer, lang))
+        else t("app.layer_missing", lang, layer=layers.name(layer, lang))
         for layer, v in versions.items()
     ]
     st.caption(" · ".join(parts))
@@ -104,16 +109,17 @@ def plain(text: str, *, muted: bool = True) -> None:
 
 
 def field_mapping_editor(source_fields: list[str], field_map: dict[str, str | None], key: str, lang: str) -> dict:
-    """Which canonical field each source column fills, as an editable table (cells are plain text)."""
+    """What each source column becomes, as an editable table: a canonical field, an attribute kept under its own
+    name (the default for columns the app does not know), or left out on purpose ("-")."""
     table = pd.DataFrame({"source": source_fields, "target": [field_map.get(f) or "" for f in source_fields]})
     edited = st.data_editor(
         table,
         column_config={
             "source": st.column_config.TextColumn(t("upload.source_field", lang), disabled=True),
             "target": st.column_config.SelectboxColumn(
-                t("upload.target_field", lang),
-                options=["", *schema.FIELDS],
-                format_func=lambda f: label("field", f, lang) if f else t("upload.drop_field", lang),
+                t("uploadpage.becomes", lang),
+                options=["", LEAVE_OUT, *schema.FIELDS],
+                format_func=lambda f: t(_CHOICES[f], lang) if f in _CHOICES else label("field", f, lang),
             ),
         },
         hide_index=True,
@@ -172,6 +178,10 @@ def change_preview(changes: diff.CollectionDiff, old: dict | None, new: dict, la
         key=f"upload-map-{lang}",
         feature_group_to_add=groups,
         layer_control=mapping.layer_control(),
+        # The district's centre and a zoom that shows it whole, set once the frame has its size: a fit made while
+        # the frame is still being laid out (tables above it growing) leaves the preview at world zoom.
+        center=PREVIEW_CENTRE,
+        zoom=PREVIEW_ZOOM,
         returned_objects=[],
         use_container_width=True,
         height=480,
@@ -184,7 +194,7 @@ def view_caption(view: ViewState, lang: str) -> str:
     parts = [t("time.as_of_line", lang, on=on)]
     if view.compare:
         parts.append(t("time.compare_line", lang, since=view.compare.isoformat()))
-    parts.append(filters.describe(view.criteria, lang))
+    parts.append(filters.describe(view.criteria, lang, data.registry()))
     return " · ".join(parts)
 
 
@@ -196,7 +206,7 @@ def changes_table(changed: pd.DataFrame, since: dt.date, lang: str) -> None:
     table = pd.DataFrame(
         {
             t("field.name", lang): [display.name(display.clean(r), lang) for r in changed.to_dict("records")],
-            t("field.layer", lang): [label("layer", v, lang) for v in changed["layer"]],
+            t("field.layer", lang): [data.registry().name(v, lang) for v in changed["layer"]],
             t("map.change", lang): [label("change", v, lang) for v in changed["change"]],
             t("map.change_detail", lang): changed["detail"],
         }

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from urban_plan import store, throttle
+from urban_plan import registry, store, throttle
 
 SECRETS_ENV = "URBAN_PLAN_SECRETS"
 DEFAULT_SECRETS = Path(__file__).resolve().parents[2] / ".streamlit" / "secrets.toml"
@@ -49,12 +49,15 @@ def secrets_path() -> Path:
 
 
 def load_accounts(secrets: Mapping[str, Any]) -> dict[str, Account]:
-    """Editors from the `[editors.<name>]` tables of secrets; malformed entries are left out, never half-used."""
+    """Editors from the `[editors.<name>]` tables of secrets; malformed entries are left out, never half-used.
+
+    A layer limit keeps every name that could be a layer id or a document, also of a layer not created yet: an
+    editor listed for `schools` may write that layer as soon as someone adds it (layers are data, not code). Names
+    that can never be a collection are dropped."""
     editors = secrets.get("editors") or {}
     accounts: dict[str, Account] = {}
     if not isinstance(editors, Mapping):
         return accounts
-    known = set(store.known_collections())
     for name, entry in editors.items():
         if not (isinstance(name, str) and NAME_PATTERN.match(name) and isinstance(entry, Mapping)):
             continue
@@ -65,7 +68,9 @@ def load_accounts(secrets: Mapping[str, Any]) -> dict[str, Account]:
         layers = entry.get("layers")
         if layers is not None and not (isinstance(layers, list) and all(isinstance(x, str) for x in layers)):
             continue
-        collections = frozenset(x for x in layers if x in known) if layers is not None else None
+        collections = (
+            frozenset(x.strip() for x in layers if _collection_name(x.strip())) if layers is not None else None
+        )
         accounts[name] = Account(
             name=name,
             password_hash=password_hash if isinstance(password_hash, str) else None,
@@ -74,6 +79,10 @@ def load_accounts(secrets: Mapping[str, Any]) -> dict[str, Account]:
             display_name=str(entry.get("display_name")) if entry.get("display_name") else None,
         )
     return accounts
+
+
+def _collection_name(name: str) -> bool:
+    return bool(registry.ID_PATTERN.fullmatch(name)) or name in store.DOCUMENTS
 
 
 def verify_password(accounts: Mapping[str, Account], name: str, password: str) -> Account | None:
@@ -104,11 +113,18 @@ class AccountError(ValueError):
 
 
 def add_editor(
-    path: Path, name: str, password: str | None, *, layers: list[str] | None = None, email: str | None = None
+    path: Path,
+    name: str,
+    password: str | None,
+    *,
+    layers: list[str] | None = None,
+    email: str | None = None,
+    known: Iterable[str] | None = None,
 ) -> None:
     """Add or replace `[editors.<name>]` in secrets.toml, keeping everything else in the file (comments too).
 
-    `layers=None` means every layer; an empty list is refused (it would read as "no limit"). The file is locked
+    `layers=None` means every layer; an empty list is refused (it would read as "no limit"). Layer names must be
+    in `known` (default: the layers, archived ones too, and documents of the configured store). The file is locked
     while it is read and rewritten (parallel runs would otherwise lose each other's accounts), and the previous
     version is kept as `<file>.bak`.
     """
@@ -123,7 +139,7 @@ def add_editor(
         raise AccountError("no_credential", "an editor needs a password or an SSO e-mail")
     if layers is not None:
         layers = list(dict.fromkeys(x.strip() for x in layers if x.strip()))
-        known = store.known_collections()
+        known = tuple(known) if known is not None else store.known_collections(store.open_store())
         if not layers:
             raise AccountError(
                 "empty_layers", f"empty layer list: name some of {', '.join(known)}, or leave --layers out for all"

@@ -9,20 +9,21 @@ import pandas as pd
 
 from urban_plan import display, progress, schema
 from urban_plan.i18n import label, normalise_lang, t
+from urban_plan.registry import Registry
 
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, sans-serif"
-CHART_LAYERS = ("projects", "roads", "rail")  # the works whose progress a meeting follows
 ROW = 26  # pixels per bar: one full name per row, none dropped for lack of room
 # Vega's own month names are English; Chinese axes use numbers only, so they read right without a locale.
 TIME_FORMAT = {"zh": "%Y年%-m月", "en": "%b %Y"}
 DATE_FORMAT = "%Y-%m-%d"
 
 
-def progress_chart(rated: pd.DataFrame, lang: str) -> alt.LayerChart | alt.Chart:
-    """Reported progress per project, road work and rail item, one row each with its full name; expected progress
+def progress_chart(rated: pd.DataFrame, lang: str, registry: Registry) -> alt.LayerChart | alt.Chart:
+    """Reported progress per work of the layers that track progress (the registry says which), one row each with
+    its full name; expected progress
     (序时进度) as a black tick with its own legend entry; "not reported" written where there is no number (never
     drawn as 0). When no work reports progress the chart says so instead of drawing a column of empty rows."""
-    data = _works(rated, lang)
+    data = _works(rated, lang, registry)
     reported = int(data["progress"].notna().sum())
     if not reported:
         return _message_chart(
@@ -75,16 +76,20 @@ def progress_chart(rated: pd.DataFrame, lang: str) -> alt.LayerChart | alt.Chart
     )
 
 
-def status_chart(frame: pd.DataFrame, lang: str) -> alt.Chart:
-    """How many features of each layer are planned, in progress, completed; every layer named on its own row."""
+def status_chart(frame: pd.DataFrame, lang: str, registry: Registry) -> alt.Chart:
+    """How many features of each progress layer are planned, in progress, completed; every layer named (from the
+    registry) on its own row, in the registry's order. Layers that do not track progress have no status: left out."""
+    layers = registry.progress_layers()
+    part = frame[frame["layer"].isin(layers)] if len(frame) else frame
     counts = (
-        frame.groupby(["layer", "status"]).size().reset_index(name="count")
-        if len(frame)
+        part.groupby(["layer", "status"]).size().reset_index(name="count")
+        if len(part)
         else pd.DataFrame(columns=["layer", "status", "count"])
     )
     if not len(counts):
         return _message_chart(t("chart.status_title", lang), t("chart.no_features", lang), "")
-    counts["layer_label"] = [label("layer", v, lang) for v in counts["layer"]]
+    counts["layer_label"] = [registry.name(v, lang) for v in counts["layer"]]
+    order = [registry.name(v, lang) for v in layers]
     counts["status_label"] = [label("status", v, lang) for v in counts["status"]]
     return _styled(
         alt.Chart(counts)
@@ -93,6 +98,7 @@ def status_chart(frame: pd.DataFrame, lang: str) -> alt.Chart:
             y=alt.Y(
                 "layer_label:N",
                 title=None,
+                sort=order,
                 axis=alt.Axis(labelLimit=0, labelOverlap=False),
                 scale=alt.Scale(paddingInner=0.25),
             ),
@@ -109,12 +115,12 @@ def status_chart(frame: pd.DataFrame, lang: str) -> alt.Chart:
 
 
 def gantt_chart(
-    rated: pd.DataFrame, milestones: list[progress.Milestone], on: dt.date, lang: str
+    rated: pd.DataFrame, milestones: list[progress.Milestone], on: dt.date, lang: str, registry: Registry
 ) -> alt.LayerChart | alt.Chart:
     """Start to planned completion per work; a diamond at each planned completion; the as-of line; milestones from
     the history (first reported, status changes, new planned dates) as circles. Both marks have a legend entry,
     and the time axis shows years."""
-    data = _works(rated, lang)
+    data = _works(rated, lang, registry)
     data["start"] = pd.to_datetime(data["start_date"], errors="coerce")
     data["end"] = pd.to_datetime(data["end_date"], errors="coerce")
     if not len(data) or not data["end"].notna().any():
@@ -230,8 +236,13 @@ def _styled(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     )
 
 
-def _works(rated: pd.DataFrame, lang: str) -> pd.DataFrame:
-    part = rated[rated["layer"].isin(CHART_LAYERS)] if len(rated) else rated
+def _works(rated: pd.DataFrame, lang: str, registry: Registry) -> pd.DataFrame:
+    """The rated features of the layers that track progress, in the registry's layer order (a meeting's works)."""
+    layers = registry.progress_layers()
+    part = rated[rated["layer"].isin(layers)] if len(rated) else rated
+    if len(part):
+        rank = {layer: i for i, layer in enumerate(layers)}
+        part = part.iloc[part["layer"].map(rank).argsort(kind="stable")]
     out = pd.DataFrame(
         {
             "layer": part["layer"] if len(part) else [],

@@ -1,27 +1,46 @@
-"""python -m urban_plan: validate, import, history, rollback, export, add-editor — through the page's own rules.
+"""python -m urban_plan: validate, import, layer, history, rollback, export, add-editor — through the page's own rules.
 
 Exit codes: 0 done, 1 rejected (nothing changed; also a wrong password or a throttled login), 2 usage error
 (also: a write command with no way to ask for the author's password), 3 conflict (someone published meanwhile).
 
-Write commands (import, rollback) check the author's password like the login page does: from --password-stdin,
-else the URBAN_PLAN_PASSWORD environment variable, else a prompt when standard input is a terminal. The history
+Write commands (import, rollback, layer add/edit/archive/restore) check the author's password like the login page
+does: from --password-stdin, else the URBAN_PLAN_PASSWORD environment variable, else a prompt when standard input is
+a terminal. The history
 records the operating-system user beside the editor, as " (os: <user>)" at the end of the version's message.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import datetime as dt
 import getpass
 import json
+import logging
 import os
 import sys
 import tomllib
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from urban_plan import auth, diff, display, i18n, ingest, problems, publishing, schema, store, throttle
+from urban_plan import (
+    auth,
+    diff,
+    display,
+    fieldtypes,
+    i18n,
+    ingest,
+    layer_admin,
+    problems,
+    publishing,
+    registry,
+    schema,
+    store,
+    throttle,
+)
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_CONFLICT = 0, 1, 2, 3
 PASSWORD_ENV = "URBAN_PLAN_PASSWORD"  # noqa: S105 (the name of a variable, not a password)
@@ -49,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(args, problems.store_message(exc, args.lang), EXIT_CONFLICT, exc.code)
     except store.StoreError as exc:
         return _fail(args, problems.store_message(exc, args.lang), EXIT_REJECTED, exc.code)
+    except registry.RegistryError as exc:  # a refused layer change: what, and what to do
+        return _fail(args, layer_admin.error_text(exc, args.lang), EXIT_REJECTED, exc.code)
     except ValueError as exc:  # bad arguments that argparse could not see (a --map, a short password)
         return _fail(args, str(exc), EXIT_USAGE, "usage")
     except OSError as exc:  # a file that cannot be read or written
@@ -63,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def upload_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("file", type=Path)
-        p.add_argument("--layer", required=True, choices=schema.LAYER_IDS)
+        p.add_argument("--layer", required=True, help="a layer id of the registry (python -m urban_plan layer list)")
         p.add_argument(
             "--datum",
             choices=("wgs84", "gcj02", "bd09"),
@@ -75,8 +96,20 @@ def _parser() -> argparse.ArgumentParser:
             action="append",
             default=[],
             metavar="SOURCE=FIELD",
-            help="map a source field to a standard field (FIELD empty: drop it); repeatable",
+            help="map a source column to a standard field (FIELD empty: keep it under its own name; -: leave it "
+            "out); repeatable",
         )
+        p.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            dest="set_values",
+            metavar="FIELD=VALUE",
+            help="give every feature this value (e.g. status=规划); repeatable",
+        )
+        p.add_argument("--id-from", metavar="COLUMN|row", help="take ids from this column, or from the row order")
+        p.add_argument("--inside-only", action="store_true", help="keep only features inside the district")
+        p.add_argument("--source-layer", help="which layer of a multi-layer file (GeoPackage, geodatabase, KML)")
         p.add_argument("--repair", action="store_true", help="repair invalid shapes (otherwise they are refused)")
         p.add_argument("--json", action="store_true", help="machine-readable report")
 
@@ -92,15 +125,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, help="the date the data describes (default: today)")
     p.add_argument("--base-version", type=int, help="refuse (exit 3) unless this is still the latest version")
     p.add_argument("--yes", action="store_true", help="confirm an upload that empties or mostly removes a layer")
+    p.add_argument("--new-layer", action="store_true", help="create the layer --layer from this file")
+    _layer_metadata_options(p, new=True)
     p.set_defaults(handler=_import)
 
+    _layer_commands(commands)
+
     p = commands.add_parser("history", help="list a layer's versions")
-    p.add_argument("layer", choices=store.known_collections())
+    p.add_argument("layer", help="a layer id, or targets / views / layers")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_history)
 
     p = commands.add_parser("rollback", help="publish an old version again as a new version")
-    p.add_argument("layer", choices=store.known_collections())
+    p.add_argument("layer", help="a layer id, or targets / views / layers")
     p.add_argument("--to", type=int, required=True)
     p.add_argument("--author", required=True, help="an editor named in secrets.toml")
     _password_option(p)
@@ -110,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_rollback)
 
     p = commands.add_parser("export", help="write a version of a layer as GeoJSON")
-    p.add_argument("layer", choices=store.known_collections())
+    p.add_argument("layer", help="a layer id, or targets / views / layers")
     p.add_argument("--version", type=int, help="default: the current version")
     p.add_argument("-o", "--output", required=True, help="file to write, or - for standard output")
     p.set_defaults(handler=_export, json=False)
@@ -140,6 +177,67 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _layer_commands(commands: argparse._SubParsersAction) -> None:
+    layer = commands.add_parser("layer", help="list, add, edit, archive or restore map layers (the registry)")
+    actions = layer.add_subparsers(dest="layer_command", required=True)
+
+    p = actions.add_parser("list", help="every layer of the registry, archived ones marked")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_layer_list)
+
+    p = actions.add_parser("add", help="register a new, empty layer (its features come with an import)")
+    p.add_argument("id", help="2-32 characters a-z, 0-9, _ (e.g. schools)")
+    _layer_metadata_options(p, new=True)
+    _layer_write_options(p)
+    p.set_defaults(handler=_layer_add)
+
+    p = actions.add_parser("edit", help="change a layer's names, role, progress tracking, order or colour")
+    p.add_argument("id")
+    _layer_metadata_options(p, new=False)
+    p.add_argument("--order", type=int, help="position in lists and the legend (smaller first)")
+    _layer_write_options(p)
+    p.set_defaults(handler=_layer_edit)
+
+    p = actions.add_parser("field", help="change a field's labels, type or where it shows (values are converted)")
+    p.add_argument("id")
+    p.add_argument("name", help="the field's name (its column name, e.g. 建设单位)")
+    p.add_argument("--label-zh")
+    p.add_argument("--label-en")
+    p.add_argument("--type", choices=fieldtypes.TYPES, help="stored values that can be read so are converted")
+    for flag in ("required", "tooltip", "details", "table"):
+        p.add_argument(f"--{flag}", action=argparse.BooleanOptionalAction, default=None)
+    _layer_write_options(p)
+    p.set_defaults(handler=_layer_field)
+
+    for name, handler, text in (
+        ("archive", _layer_archive, "hide a layer everywhere (its history stays; restorable)"),
+        ("restore", _layer_restore, "bring an archived layer back"),
+    ):
+        p = actions.add_parser(name, help=text)
+        p.add_argument("id")
+        _layer_write_options(p)
+        p.set_defaults(handler=handler)
+
+
+def _layer_metadata_options(p: argparse.ArgumentParser, *, new: bool) -> None:
+    p.add_argument("--name-zh", help="Chinese name (e.g. 学校)")
+    p.add_argument("--name-en", help="English name (e.g. Schools)")
+    p.add_argument("--role", choices=registry.ROLES, help="overlay: follows the filters; base: always drawn")
+    if new:
+        p.add_argument("--tracks-progress", action="store_true", help="features have status and progress")
+    else:
+        p.add_argument("--tracks-progress", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--families", help="geometry types allowed, comma-separated: point,line,polygon")
+    p.add_argument("--colour", help="accent colour #RRGGBB (default: a free one)")
+
+
+def _layer_write_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--author", required=True, help="an editor named in secrets.toml")
+    _password_option(p)
+    p.add_argument("--message", default="", help="what changed and why (default: a sentence naming the change)")
+    p.add_argument("--json", action="store_true")
+
+
 def _password_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--password-stdin",
@@ -152,19 +250,26 @@ def _password_option(p: argparse.ArgumentParser) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    options = _options(args)  # usage errors first, before touching the file
-    item = publishing.preview(_store(args), args.file.name, args.file.read_bytes(), options)
+    s = _store(args)
+    options = _options(args, s)  # usage errors first, before touching the file
+    with _quiet(args):
+        item = publishing.preview(s, args.file.name, args.file.read_bytes(), options)
     _report_preview(args, item)
     return EXIT_OK if item.result.ok else EXIT_REJECTED
 
 
 def _import(args: argparse.Namespace) -> int:
-    options = _options(args)
+    s = _store(args)
+    if args.new_layer:
+        return _import_new_layer(args, s)
+    options = _options(args, s)
     actor = _authenticated_actor(args)
     if not actor.may_write(args.layer):  # refuse before reading the file: the page never offers it either
         raise store.PermissionDenied("not_allowed", user=actor.name, collection=args.layer)
-    s = _store(args)
-    item = publishing.preview(s, args.file.name, args.file.read_bytes(), options)
+    if options.layer_def is not None and options.layer_def.archived:
+        raise store.InvalidPayload("layer_archived", collection=args.layer)
+    with _quiet(args):
+        item = publishing.preview(s, args.file.name, args.file.read_bytes(), options)
     if args.base_version is not None and args.base_version != item.base_number:
         raise store.ConflictError("stale_base", collection=args.layer, base=args.base_version, latest=item.base_number)
     if not item.result.ok:
@@ -177,7 +282,185 @@ def _import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _import_new_layer(args: argparse.Namespace, s: store.LayerStore) -> int:
+    """Create the layer from the file: fields proposed from its columns, checked, then the layer and its first
+    version published together (publishing.publish_new_layer re-reads the file with the final definition)."""
+    if not (args.name_zh and args.name_en and args.role):
+        raise _Refused("registry.cli.new_layer_needs", EXIT_USAGE, "usage")
+    current = s.registry()
+    if args.layer in current:
+        raise _Refused("registry.cli.new_layer_exists", EXIT_USAGE, "id_exists", layer=args.layer)
+    families = _families(args.families)
+    provisional = registry.add_layer(
+        current,
+        args.layer,
+        name_zh=args.name_zh,
+        name_en=args.name_en,
+        role=args.role,
+        tracks_progress=args.tracks_progress,
+        families=families if families is not None else registry.FAMILIES,
+        colour=args.colour,
+    )[args.layer]
+    options = _options(args, s, provisional)
+    actor = _authenticated_actor(args)
+    if not actor.may_write(registry.COLLECTION):  # adding a layer changes the registry itself
+        raise store.PermissionDenied("not_allowed", user=actor.name, collection=registry.COLLECTION)
+    data = args.file.read_bytes()
+    with _quiet(args):
+        result = ingest.read_upload(args.file.name, data, options)
+    item = publishing.Preview(args.layer, result, None, None, None)
+    if not result.ok:
+        _report_preview(args, item)
+        return EXIT_REJECTED
+    layer = dataclasses.replace(provisional, fields=tuple(result.new_fields))
+    message = args.message or layer_admin.change_sentence("add", id=layer.id, zh=layer.name_zh, en=layer.name_en)
+    try:
+        with _quiet(args):
+            registry_version, version = publishing.publish_new_layer(
+                s,
+                args.file.name,
+                data,
+                dataclasses.replace(options, layer_def=layer),
+                layer,
+                actor=actor,
+                message=_with_os_user(message),
+                as_of=args.as_of,
+            )
+    except publishing.UploadRefused as exc:  # the file no longer fits the final definition: say where
+        _report_preview(args, publishing.Preview(args.layer, dataclasses.replace(result, problems=exc.problems),
+                                                 None, None, None))  # fmt: skip
+        return EXIT_REJECTED
+    if args.json:
+        _report_preview(args, item, version, registry_version)
+    else:
+        _report_preview(args, item)
+        print(
+            i18n.t(
+                "registry.cli.new_layer_published",
+                args.lang,
+                layer=layer.name(args.lang),
+                registry=registry_version.number,
+                number=version.number,
+                as_of=version.as_of,
+            )
+        )
+    return EXIT_OK
+
+
+def _layer_list(args: argparse.Namespace) -> int:
+    s, lang = _store(args), args.lang
+    layers = s.registry().ordered()
+    rows = []
+    for layer in layers:
+        info = s.current(layer.id)
+        features = len(s.load_shared(layer.id, info.number).get("features", [])) if info else None
+        rows.append((layer, info, features))
+    if args.json:
+        _print_json(
+            [
+                {**_layer_json(layer), "versions": len(s.history(layer.id)), "features": features}
+                for layer, _, features in rows
+            ]
+        )
+        return EXIT_OK
+    for layer, info, features in rows:
+        parts = [
+            layer.name(lang),
+            i18n.t(f"registry.role.{layer.role}", lang),
+            *([i18n.t("registry.cli.progress", lang)] if layer.tracks_progress else []),
+            ",".join(sorted(layer.families)),
+            layer.colour,
+            i18n.t("registry.cli.fields", lang, count=len(layer.fields)),
+            i18n.t("registry.cli.features", lang, count=features) if info else i18n.t("registry.cli.no_data", lang),
+        ]
+        mark = f"  [{i18n.t('registry.cli.archived_mark', lang)}]" if layer.archived else ""
+        print(f"{layer.order:>6}  {layer.id:<20} " + " · ".join(parts) + mark)
+    return EXIT_OK
+
+
+def _layer_add(args: argparse.Namespace) -> int:
+    actor = _authenticated_actor(args)
+    families = _families(args.families)
+    if not (args.name_zh and args.name_en and args.role):
+        raise _Refused("registry.cli.new_layer_needs", EXIT_USAGE, "usage")
+    version = layer_admin.add_layer(
+        _store(args),
+        actor,
+        args.id,
+        name_zh=args.name_zh,
+        name_en=args.name_en,
+        role=args.role,
+        tracks_progress=args.tracks_progress,
+        families=families if families is not None else registry.FAMILIES,
+        colour=args.colour,
+        message=_with_os_user(
+            args.message or layer_admin.change_sentence("add", id=args.id, zh=args.name_zh, en=args.name_en)
+        ),
+    )
+    return _layer_done(args, version, "add", zh=args.name_zh, en=args.name_en)
+
+
+def _layer_edit(args: argparse.Namespace) -> int:
+    changes = {
+        key: value
+        for key, value in (
+            ("name_zh", args.name_zh),
+            ("name_en", args.name_en),
+            ("role", args.role),
+            ("tracks_progress", args.tracks_progress),
+            ("families", _families(args.families)),
+            ("order", args.order),
+            ("colour", args.colour),
+        )
+        if value is not None
+    }
+    if not changes:
+        raise _Refused("registry.cli.no_changes", EXIT_USAGE, "usage")
+    actor = _authenticated_actor(args)
+    what = ", ".join(sorted(changes))
+    message = args.message or layer_admin.change_sentence("edit", id=args.id, what=what)
+    version = layer_admin.edit_layer(_store(args), actor, args.id, message=_with_os_user(message), **changes)
+    return _layer_done(args, version, "edit", what=what)
+
+
+def _layer_field(args: argparse.Namespace) -> int:
+    keys = ("label_zh", "label_en", "type", "required", "tooltip", "details", "table")
+    changes = {key: getattr(args, key) for key in keys if getattr(args, key) is not None}
+    if not changes:
+        raise _Refused("registry.cli.no_field_changes", EXIT_USAGE, "usage")
+    actor = _authenticated_actor(args)
+    what = ", ".join(sorted(changes))
+    message = args.message or layer_admin.change_sentence("field", id=args.id, field=args.name, what=what)
+    version = layer_admin.edit_field(_store(args), actor, args.id, args.name, message=_with_os_user(message), **changes)
+    return _layer_done(args, version, "field", field=args.name, what=what)
+
+
+def _layer_archive(args: argparse.Namespace) -> int:
+    actor = _authenticated_actor(args)
+    message = args.message or layer_admin.change_sentence("archive", id=args.id)
+    version = layer_admin.archive(_store(args), actor, args.id, message=_with_os_user(message))
+    return _layer_done(args, version, "archive")
+
+
+def _layer_restore(args: argparse.Namespace) -> int:
+    actor = _authenticated_actor(args)
+    message = args.message or layer_admin.change_sentence("restore", id=args.id)
+    version = layer_admin.restore(_store(args), actor, args.id, message=_with_os_user(message))
+    return _layer_done(args, version, "restore")
+
+
+def _layer_done(args: argparse.Namespace, version: store.VersionInfo, kind: str, **params: Any) -> int:
+    layer = _store(args).registry().get(args.id)
+    if args.json:
+        _print_json({"ok": True, "layer": _layer_json(layer) if layer else None, "version": _version_json(version)})
+    else:
+        what = layer_admin.change_sentence(kind, args.lang, id=args.id, **params)
+        print(i18n.t("registry.cli.done", args.lang, what=what, number=version.number))
+    return EXIT_OK
+
+
 def _history(args: argparse.Namespace) -> int:
+    _check_collection_name(args)
     versions = _store(args).history(args.layer)
     if args.json:
         _print_json([_version_json(v) for v in versions])
@@ -195,12 +478,19 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
+    _check_collection_name(args)
     actor = _authenticated_actor(args)
     s = _store(args)
     latest = s.latest(args.layer)
     base = args.base_version if args.base_version is not None else (latest.number if latest else 0)
-    message = _with_os_user(args.message or f"rollback to v{args.to}")
-    version = publishing.rollback(s, args.layer, args.to, actor=actor, base_version=base, message=message)
+    if args.layer == registry.COLLECTION:  # layers added since version `to` stay, archived, with their data
+        if latest is not None and base != latest.number:
+            raise store.ConflictError("stale_base", collection=args.layer, base=base, latest=latest.number)
+        message = args.message or layer_admin.change_sentence("rollback", to=args.to)
+        version = layer_admin.rollback(s, actor, args.to, message=_with_os_user(message))
+    else:
+        message = _with_os_user(args.message or f"rollback to v{args.to}")
+        version = publishing.rollback(s, args.layer, args.to, actor=actor, base_version=base, message=message)
     if args.json:
         _print_json({"ok": True, "version": _version_json(version)})
     else:
@@ -209,6 +499,7 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    _check_collection_name(args)
     data = _store(args).load_bytes(args.layer, args.version)
     if args.output == "-":
         sys.stdout.buffer.write(data)
@@ -218,35 +509,11 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _render_html(args: argparse.Namespace) -> int:
-    from urban_plan import export, filters, frame, mapping, progress
+    from urban_plan import export
 
-    s, lang = _store(args), args.lang
-    state = progress.state_on(s, args.as_of)
-    payloads = {layer: (s.load(layer, v.number) if v else None) for layer, v in state.items()}
-    context = frame.collection_frame(payloads.pop("context") or {"features": []}, "context")
-    on = args.as_of or dt.date.today()
-    overlays = progress.rate_frame(frame.layers_frame(payloads), on, lang)
-    changed = None
-    if args.since:
-        before = frame.layers_frame(
-            {
-                layer: (s.load(layer, v.number) if v else None)
-                for layer, v in progress.state_on(s, args.since).items()
-                if layer != "context"
-            }
-        )
-        changed = progress.changed_features(before, overlays, lang)
-    line = i18n.t("time.as_of_line", lang, on=on.isoformat()) + " · " + filters.describe(filters.Criteria(), lang)
-    html = export.standalone_html(
-        context,
-        overlays,
-        options=mapping.MapOptions(lang=lang, colour_by=args.colour, north_arrow=True),
-        title=i18n.t("app.title", lang),
-        as_of_line=line,
-        source_note=export.source_note(state, lang),
-        changed=changed,
-        since=args.since.isoformat() if args.since else "",
-    )
+    lang = args.lang
+    # export.map_html takes the layers, their names and the legend from the store's registry.
+    html = export.map_html(_store(args), on=args.as_of, since=args.since, lang=lang, colour_by=args.colour)
     args.output.write_text(html, encoding="utf-8")
     print(i18n.t("cli.written", lang, path=str(args.output), size=f"{len(html.encode()) / 1024:.0f} KB"))
     return EXIT_OK
@@ -281,7 +548,8 @@ def _add_editor(args: argparse.Namespace) -> int:
     # `--layers ""` or `--layers ,` is a mistake, not "no limit": pass the (empty) list on to be refused
     layers = [x.strip() for x in args.layers.split(",") if x.strip()] if args.layers is not None else None
     path = args.secrets or auth.secrets_path()
-    auth.add_editor(path, args.name, password, layers=layers, email=args.email)
+    known = store.known_collections(_store(args))  # the store's registry: layers added since count too
+    auth.add_editor(path, args.name, password, layers=layers, email=args.email, known=known)
     print(i18n.t("cli.editor_added", args.lang, name=args.name, path=str(path)))
     return EXIT_OK
 
@@ -293,20 +561,86 @@ def _store(args: argparse.Namespace) -> store.LayerStore:
     return store.open_store(args.data_dir)
 
 
-def _options(args: argparse.Namespace) -> ingest.Options:
+def _options(args: argparse.Namespace, s: store.LayerStore, layer: registry.LayerDef | None = None) -> ingest.Options:
+    """The upload options from the command line; the target layer from the store's registry (or `layer`, the
+    provisional definition of a layer being created)."""
+    if layer is None:
+        layers = s.registry()
+        layer = layers.get(args.layer)
+        if layer is None:
+            raise _Refused(
+                "registry.cli.unknown_layer", EXIT_USAGE, "unknown_layer", layer=args.layer, layers=_ids(layers)
+            )
     field_map: dict[str, str | None] | None = None
     if args.map:
         field_map = {}
         for item in args.map:
             source, sep, target = item.partition("=")
-            if not sep or not source:
-                raise ValueError(f"--map {item!r}: expected SOURCE=FIELD")
-            if target and target not in schema.FIELDS:
-                raise ValueError(f"--map {item!r}: FIELD must be one of {', '.join(schema.FIELDS)} or empty")
-            field_map[source] = target or None
+            target = target.strip()
+            if not sep or not source.strip() or (target and target != "-" and target not in schema.FIELDS):
+                raise _Refused("registry.cli.bad_map", EXIT_USAGE, "usage", item=item, fields=", ".join(schema.FIELDS))
+            field_map[source.strip()] = target or None
+    set_values = []
+    for item in args.set_values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise _Refused("registry.cli.bad_set", EXIT_USAGE, "usage", item=item)
+        set_values.append((name.strip(), value.strip()))
     return ingest.Options(
-        args.layer, datum=args.datum, field_map=field_map, repair=args.repair, source_name=args.file.name
+        args.layer,
+        datum=args.datum,
+        field_map=field_map,
+        repair=args.repair,
+        source_name=args.file.name,
+        set_values=tuple(set_values),
+        id_from=args.id_from.strip() if args.id_from else None,
+        inside_only=args.inside_only,
+        source_layer=args.source_layer,
+        layer_def=layer,
     )
+
+
+def _ids(layers: registry.Registry) -> str:
+    return ", ".join(layers.ids())
+
+
+def _check_collection_name(args: argparse.Namespace) -> None:
+    """Any layer of the store's registry (archived ones too: their history stays readable) or a document."""
+    known = store.known_collections(_store(args))
+    if args.layer not in known:
+        raise _Refused(
+            "registry.cli.unknown_collection", EXIT_USAGE, "unknown_layer", layer=args.layer, layers=", ".join(known)
+        )
+
+
+def _families(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    return tuple(x.strip() for x in text.split(",") if x.strip())
+
+
+def _layer_json(layer: registry.LayerDef) -> dict[str, Any]:
+    return registry.Registry((layer,)).to_payload()["layers"][0]
+
+
+@contextlib.contextmanager
+def _quiet(args: argparse.Namespace) -> Iterator[None]:
+    """In --json mode standard error stays clean too: GDAL's notices (pyogrio logs them) and Python warnings about
+    the file are the report's business, not noise around it."""
+    if not getattr(args, "json", False):
+        yield
+        return
+    logger = logging.getLogger("pyogrio")
+    handler = logging.NullHandler()
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def _authenticated_actor(args: argparse.Namespace) -> store.Actor:
@@ -359,9 +693,13 @@ def _with_os_user(message: str) -> str:
 
 
 def _report_preview(
-    args: argparse.Namespace, item: publishing.Preview, version: store.VersionInfo | None = None
+    args: argparse.Namespace,
+    item: publishing.Preview,
+    version: store.VersionInfo | None = None,
+    registry_version: store.VersionInfo | None = None,
 ) -> None:
     result, lang = item.result, args.lang
+    new_fields = tuple(getattr(result, "new_fields", ()))
     if args.json:
         _print_json(
             {
@@ -381,8 +719,12 @@ def _report_preview(
                     }
                     for p in result.problems
                 ],
+                "new_fields": [
+                    {"name": f.name, "type": f.type, "options": list(f.option_values())} for f in new_fields
+                ],
                 "diff": _diff_json(item.diff),
                 "version": _version_json(version) if version else None,
+                "registry_version": _version_json(registry_version) if registry_version else None,
             }
         )
         return
@@ -390,11 +732,17 @@ def _report_preview(
     for p in result.problems:
         where = "" if p.feature == "*" else f"[{p.feature}{'.' + p.field if p.field else ''}] "
         print(f"  {i18n.t(f'problems.{p.severity}', lang)}: {where}{problems.message(p, lang)}")
+    if new_fields:
+        fields = ", ".join(
+            i18n.t("registry.cli.field_type", lang, name=f.name, type=i18n.t(f"registry.type.{f.type}", lang))
+            for f in new_fields
+        )
+        print(i18n.t("registry.cli.new_fields", lang, fields=fields))
     if item.diff is not None:
         c = item.diff.counts()
         print(i18n.t("cli.diff", lang, added=c["added"], removed=c["removed"], changed=c["changed"], total=c["total"]))
     if version is not None:
-        layer = i18n.label("layer", item.layer, lang)
+        layer = _store(args).registry().name(item.layer, lang)
         print(i18n.t("cli.published", lang, layer=layer, number=version.number, as_of=version.as_of))
     elif not result.ok:
         print(i18n.t("cli.rejected", lang))

@@ -9,9 +9,13 @@ from typing import Any
 import pandas as pd
 
 from urban_plan import display, filters, schema
+from urban_plan import registry as layer_registry
 from urban_plan.i18n import label, pick, t
+from urban_plan.registry import Registry
 
-# Targets whose "what the data says" can be counted from a layer.
+# The targets table's rows (a document with a fixed set of fields) name no layer: these two shipped rows are
+# counted from a layer's features. Only while that layer exists, is active and tracks progress; otherwise the card
+# shows no data line, rather than counting the wrong thing.
 TARGET_LAYERS = {"five_projects_investment": "projects", "road_works": "roads"}
 
 
@@ -25,8 +29,13 @@ class TargetCard:
     source: str
 
 
-def target_cards(targets: dict[str, Any] | None, overlays: pd.DataFrame, lang: str) -> list[TargetCard]:
-    """One card per target row. A missing value is said to be missing; nothing is computed that was not reported."""
+def target_cards(
+    targets: dict[str, Any] | None, overlays: pd.DataFrame, lang: str, registry: Registry | None = None
+) -> list[TargetCard]:
+    """One card per target row. A missing value is said to be missing; nothing is computed that was not reported.
+    `registry` (default: the shipped layers) says which layers exist, track progress and what they are called."""
+    layers = registry or layer_registry.builtin()
+    progress_layers = layers.progress_layers()
     cards = []
     for row in (targets or {}).get("rows", []):
         if row.get("reported") is None:
@@ -43,6 +52,7 @@ def target_cards(targets: dict[str, Any] | None, overlays: pd.DataFrame, lang: s
                 share=share,
             )
         layer = TARGET_LAYERS.get(row.get("id"))
+        layer = layer if layer in progress_layers else None
         source = _short_source(display.local_text(row.get("source"), lang))
         note = display.local_text(row.get("note"), lang)
         if source:  # the source named on the card itself, not left to "the article"
@@ -52,7 +62,7 @@ def target_cards(targets: dict[str, Any] | None, overlays: pd.DataFrame, lang: s
                 label=pick(row.get("label_zh"), row.get("label_en"), lang),
                 target=_amount(row.get("target"), row, lang),
                 reported=reported,
-                data=data_summary(overlays, layer, lang) if layer else "",
+                data=data_summary(overlays, layer, lang, layers) if layer else "",
                 note=note,
                 source=source,
             )
@@ -77,7 +87,7 @@ def kpi_notes(kpis: filters.Kpis, lang: str) -> list[str]:
     return notes
 
 
-def data_summary(overlays: pd.DataFrame, layer: str, lang: str) -> str:
+def data_summary(overlays: pd.DataFrame, layer: str, lang: str, registry: Registry) -> str:
     part = overlays[overlays["layer"] == layer] if len(overlays) else overlays
     counts = (
         t("filters.list_separator", lang).join(
@@ -87,21 +97,23 @@ def data_summary(overlays: pd.DataFrame, layer: str, lang: str) -> str:
         else ""
     )
     placeholders = int((part["confidence"] == "placeholder").sum()) if len(part) else 0
-    text = t("dashboard.data_count", lang, layer=label("layer", layer, lang), count=len(part), counts=counts)
+    text = t("dashboard.data_count", lang, layer=registry.name(layer, lang), count=len(part), counts=counts)
     if placeholders:
         text += t("dashboard.placeholders", lang, count=placeholders)
     return text
 
 
-def schedule_table(rated: pd.DataFrame, lang: str, ratings: tuple[str, ...]) -> pd.DataFrame:
-    """Features with one of the given ratings, worst first: name, layer, rating, why, expected, reported."""
-    part = rated[rated["rating"].isin(ratings)] if len(rated) else rated
+def schedule_table(rated: pd.DataFrame, lang: str, ratings: tuple[str, ...], registry: Registry) -> pd.DataFrame:
+    """Features of the layers that track progress with one of the given ratings, worst first: name, layer, rating,
+    why, expected, reported. A layer without progress (a school, a park) is never "behind" nor "missing data"."""
+    tracked = registry.progress_layers()
+    part = rated[rated["rating"].isin(ratings) & rated["layer"].isin(tracked)] if len(rated) else rated
     order = {"red": 0, "yellow": 1, "missing": 2, "green": 3}
     part = part.sort_values(by="rating", key=lambda s: s.map(order), kind="stable") if len(part) else part
     rows = [
         {
             t("field.name", lang): display.name(display.clean(r), lang),
-            t("field.layer", lang): label("layer", r["layer"], lang),
+            t("field.layer", lang): registry.name(r["layer"], lang),
             t("field.rating", lang): label("rating", r["rating"], lang),
             t("dashboard.why", lang): r["rating_reason"],
             # Text, not numbers: an empty cell would read "None"; a missing value is said in words.

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 
-from urban_plan import schema
+from urban_plan import display, schema
+from urban_plan.i18n import label, normalise_lang, t
+
+if TYPE_CHECKING:
+    from urban_plan.registry import LayerDef
 
 # Geometry changes smaller than this are rounding noise (RFC 7946 output keeps 7 decimals, about 1 cm).
 MOVE_TOLERANCE_M = 0.05
@@ -102,6 +106,37 @@ def diff_collections(old: dict[str, Any] | None, new: dict[str, Any]) -> Collect
         else:
             result.unchanged += 1
     return result
+
+
+def field_text(change: FieldChange, lang: str, layer: LayerDef | None = None) -> str:
+    """One field's change for people: '状态 在建→已完工', '建设单位 区住建局→区城投'. Open attributes are named by
+    their label in the layer's registry entry, enum values by their labels, nested values as compact JSON."""
+    name = change.field
+    if name == ("name_en" if normalise_lang(lang) == "zh" else "name_zh"):  # the other language's name: no values
+        return t("change.updated", lang, fields=label("field", name, lang))
+    if name in schema.FIELDS:
+        old, new = display.value_text(name, change.old, lang), display.value_text(name, change.new, lang)
+        if name == "kind":  # a code (core_area): its label
+            old, new = (label("kind", v, lang) if v else "—" for v in (change.old, change.new))
+        if name in _BILINGUAL_TEXTS:  # shipped notes and sources say it in both languages: the reader's half
+            old, new = display.local_text(old, lang), display.local_text(new, lang)
+        return f"{label('field', name, lang)} {old}→{new}"
+    spec = layer.field(name) if layer is not None else None
+    title = spec.label(lang) if spec is not None else name
+    return f"{title} {_attribute_text(change.old, spec, lang)}→{_attribute_text(change.new, spec, lang)}"
+
+
+_BILINGUAL_TEXTS = frozenset({"source", "note"})
+
+
+def _attribute_text(value: Any, spec: Any, lang: str) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if spec is not None and spec.type == "enum":
+        return spec.option_label(value, lang)
+    return str(value)
 
 
 def summary(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, int]:

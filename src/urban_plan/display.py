@@ -155,6 +155,10 @@ def detected_text(detected: Mapping[str, str], lang: str) -> str:
                 how = t(f"detected.{found.group(2)}", lang)
                 shown = f"{found.group(1)}({how})" if normalise_lang(lang) == "zh" else f"{found.group(1)} ({how})"
             shown = shown.replace("+swap", "")
+            # "CGCS2000 / 3-degree Gauss-Kruger CM 117E, EPSG:4548" -> the name planners use for that system
+            named = re.fullmatch(r"(.*?), EPSG:(\d+)(.*)", shown, flags=re.S)
+            if named and has(f"crs_name.{named.group(2)}", lang):
+                shown = f"{t(f'crs_name.{named.group(2)}', lang)}, EPSG:{named.group(2)}{named.group(3)}"
         elif key == "axis":
             shown = t("detected.swapped", lang)
         elif key == "datum" and "->" in shown:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -22,11 +23,13 @@ import pandas as pd
 import shapely
 from folium.template import Template
 
-from urban_plan import assets, display, filters, frame, mapping, progress, schema
+from urban_plan import assets, dashboard, display, filters, frame, mapping, progress, schema, tables
+from urban_plan import registry as layer_registry
 from urban_plan.display import escape
 from urban_plan.filters import Criteria
 from urban_plan.i18n import label, normalise_lang, t
 from urban_plan.progress import Thresholds
+from urban_plan.registry import LayerDef, Registry
 from urban_plan.store import LayerStore, VersionInfo
 
 CHROMIUM_ENV = "URBAN_PLAN_CHROMIUM"
@@ -55,6 +58,9 @@ OTHER_COLOUR = "#8c8c8c"
 # Smallest view around a page's features, in degrees (about 8–9 km): the positions are good to ±1–3 km, so zooming
 # to street level on a sketched point would claim a precision the data does not have.
 MIN_VIEW_DEG = (0.10, 0.075)  # (lon, lat)
+# In the pack, a progress layer of sites (one that may hold areas: the five projects) gets a page per feature while
+# it has at most this many; lines and points of one programme (nine roads, a rail link) share one page and map.
+PAGE_PER_FEATURE_MAX = 12
 
 
 class ExportError(Exception):
@@ -236,13 +242,15 @@ html, body { width: 100%; height: 100%; margin: 0; padding: 0; overflow: hidden;
 def export_options(options: mapping.MapOptions, *, title: str, as_of_line: str) -> mapping.MapOptions:
     """What an export takes from the view: language, colouring, presentation size. Everything else is the
     default on purpose: no tiles (no outside request; the offline base is WGS84, so no display datum shift), the
-    vendored assets, nothing that talks to the app page. Plus the stamp and a north arrow."""
+    vendored assets, nothing that talks to the app page. Plus the stamp and a north arrow. The layers in force (the
+    registry) are kept: they are what the map shows, not how."""
     return mapping.MapOptions(
         lang=options.lang,
         colour_by=options.colour_by,
         presentation=options.presentation,
         stamp=(title, as_of_line),
         north_arrow=True,
+        registry=options.registry,
     )
 
 
@@ -256,10 +264,14 @@ def standalone_html(
     source_note: str,
     changed: pd.DataFrame | None = None,
     since: str = "",
+    registry: Registry | None = None,
 ) -> str:
     """One HTML file of the current view that works from disk with nothing beside it and no network.
 
-    `overlays` is already filtered and carries the `progress.rate_frame` columns."""
+    `overlays` is already filtered and carries the `progress.rate_frame` columns; `registry` (default: the shipped
+    layers) names the layers, orders them and gives the legend its entries."""
+    if registry is not None:
+        options = dataclasses.replace(options, registry=registry)
     opts = export_options(options, title=title, as_of_line=as_of_line)
     m = mapping.full_map(context, overlays, opts, changed=changed, since=since)
     mapping.Script(_PLAIN_ATTRIBUTION_JS).add_to(m)
@@ -269,16 +281,51 @@ def standalone_html(
     return _document_head(html, lang=opts.lang, title=title)
 
 
-def as_of_line(on: dt.date | None, criteria: Criteria, lang: str) -> str:
-    """The stamp's second line: the data date and what the filters show."""
-    return t(
-        "export.as_of_line", lang, on=(on or dt.date.today()).isoformat(), filters=filters.describe(criteria, lang)
+def map_html(
+    store: LayerStore,
+    *,
+    on: dt.date | None,
+    since: dt.date | None = None,
+    lang: str,
+    colour_by: str = "status",
+    criteria: Criteria = ALL_SHOWN,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> str:
+    """The standalone HTML map straight from a store (the CLI's render-html): every active layer of its registry as
+    in effect on a date, rated and filtered, what changed since a date as halos, legend and names from the
+    registry."""
+    lang = normalise_lang(lang)
+    registry = store.registry()
+    on_date = on or dt.date.today()
+    now = _snapshot(store, on, registry)
+    shown = progress.rate_frame(filters.apply(now.overlays, criteria, registry), on_date, lang, thresholds)
+    changed = None
+    if since is not None:
+        before = _snapshot(store, since, registry)
+        changed = progress.changed_features(before.overlays, now.overlays, lang, registry)
+    return standalone_html(
+        now.context,
+        shown,
+        options=mapping.MapOptions(lang=lang, colour_by=colour_by, north_arrow=True, registry=registry),
+        title=t("app.title", lang),
+        as_of_line=as_of_line(on_date, criteria, lang, registry),
+        source_note=source_note(now.versions, lang, registry),
+        changed=changed,
+        since=since.isoformat() if since else "",
     )
 
 
-def source_note(versions: dict[str, VersionInfo | None], lang: str) -> str:
-    """The provenance line drawn on an exported map: which versions, and how far to trust the shapes."""
-    parts = [_version_text(layer, v, lang) for layer, v in versions.items()]
+def as_of_line(on: dt.date | None, criteria: Criteria, lang: str, registry: Registry | None = None) -> str:
+    """The stamp's second line: the data date and what the filters show (layers named as in `registry`)."""
+    described = filters.describe(criteria, lang, registry)
+    return t("export.as_of_line", lang, on=(on or dt.date.today()).isoformat(), filters=described)
+
+
+def source_note(versions: dict[str, VersionInfo | None], lang: str, registry: Registry | None = None) -> str:
+    """The provenance line drawn on an exported map: which versions (layers named as in `registry`, default the
+    shipped layers), and how far to trust the shapes."""
+    names = registry or layer_registry.builtin()
+    parts = [_version_text(layer, v, lang, names) for layer, v in versions.items()]
     return t("export.source_note", lang, versions=t("filters.list_separator", lang).join(parts))
 
 
@@ -297,18 +344,18 @@ def _html_lang(lang: str) -> str:
 
 @dataclass(frozen=True)
 class _Snapshot:
-    """The layers as in effect on a date."""
+    """The layers as in effect on a date (the active layers of the store's registry)."""
 
     versions: dict[str, VersionInfo | None]
-    context: gpd.GeoDataFrame
+    context: gpd.GeoDataFrame  # every base layer
     overlays: gpd.GeoDataFrame
 
 
-def _snapshot(store: LayerStore, on: dt.date | None) -> _Snapshot:
+def _snapshot(store: LayerStore, on: dt.date | None, registry: Registry) -> _Snapshot:
     versions = progress.state_on(store, on)
-    payloads = {layer: store.load(layer, v.number) for layer, v in versions.items() if v is not None}
-    context = frame.collection_frame(payloads["context"], "context") if "context" in payloads else frame.empty_frame()
-    overlays = frame.layers_frame({layer: payloads[layer] for layer in schema.OVERLAY_LAYERS if layer in payloads})
+    payloads = {layer: store.load_shared(layer, v.number) for layer, v in versions.items() if v is not None}
+    context = frame.layers_frame({layer: payloads[layer] for layer in registry.bases() if layer in payloads})
+    overlays = frame.layers_frame({layer: payloads[layer] for layer in registry.overlays() if layer in payloads})
     return _Snapshot(versions, context, overlays)
 
 
@@ -317,17 +364,27 @@ class _Pack:
     """What every page needs to know; built once per pack."""
 
     lang: str
+    registry: Registry
     paper: Paper
     on: dt.date
     since: dt.date | None
     criteria: Criteria
     now: _Snapshot
-    shown: pd.DataFrame  # filtered overlays with the rating columns
+    shown: pd.DataFrame  # filtered overlays with the rating columns (every overlay: the others draw grey on maps)
     options: mapping.MapOptions
     maps: list[folium.Map]
 
     def tr(self, key: str, **params: Any) -> str:
         return t(key, self.lang, **params)
+
+    def name(self, layer: str) -> str:
+        return self.registry.name(layer, self.lang)
+
+    @property
+    def tracked(self) -> pd.DataFrame:
+        """The shown features of the layers that track progress: the ones rated, paged and counted."""
+        layers = self.registry.progress_layers()
+        return self.shown[self.shown["layer"].isin(layers)] if len(self.shown) else self.shown
 
 
 def meeting_pack_html(
@@ -340,22 +397,28 @@ def meeting_pack_html(
     criteria: Criteria = ALL_SHOWN,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> str:
-    """The meeting pack as one printable HTML document: cover, a page per project and per road-work group,
-    changes since a date, data sources. Every data text is escaped."""
+    """The meeting pack as one printable HTML document: cover, then for each layer that tracks progress (in the
+    registry's order) a page per site or one page for the group, changes since a date, data sources. Layers that do
+    not track progress get no pages. Every data text is escaped."""
     lang = normalise_lang(lang)
     sheet = _paper(paper)
     on_date = on or dt.date.today()
-    now = _snapshot(store, on)
-    shown = progress.rate_frame(filters.apply(now.overlays, criteria), on_date, lang, thresholds)
-    options = mapping.MapOptions(lang=lang, basemap="none", north_arrow=True)
-    pack = _Pack(lang, sheet, on_date, since, criteria, now, shown, options, [])
+    registry = store.registry()
+    now = _snapshot(store, on, registry)
+    shown = progress.rate_frame(filters.apply(now.overlays, criteria, registry), on_date, lang, thresholds)
+    options = mapping.MapOptions(lang=lang, basemap="none", north_arrow=True, registry=registry)
+    pack = _Pack(lang, registry, sheet, on_date, since, criteria, now, shown, options, [])
     pages = [_cover_page(pack, store)]
-    projects = shown[shown["layer"] == "projects"]
-    pages += [_project_page(pack, projects.iloc[[i]], i + 1, len(projects)) for i in range(len(projects))]
-    for layer in ("roads", "rail"):
-        group = shown[shown["layer"] == layer]
-        if len(group):
-            pages.append(_group_page(pack, group, layer))
+    for layer in registry.active():
+        if not layer.tracks_progress or layer.role != "overlay":
+            continue
+        group = shown[shown["layer"] == layer.id] if len(shown) else shown
+        if not len(group):
+            continue
+        if _page_per_feature(layer, len(group)):
+            pages += [_feature_page(pack, group.iloc[[i]], layer, i + 1, len(group)) for i in range(len(group))]
+        else:
+            pages.append(_group_page(pack, group, layer.id))
     pages.append(_changes_page(pack, store))
     pages.append(_sources_page(pack, store))
     return _pack_document(pack, pages)
@@ -379,6 +442,10 @@ def meeting_pack(
     return _pdf(html, timeout_s)
 
 
+def _page_per_feature(layer: LayerDef, count: int) -> bool:
+    return "polygon" in layer.families and count <= PAGE_PER_FEATURE_MAX
+
+
 def _paper(paper: str) -> Paper:
     key = str(paper or "").strip().lower()
     if key not in PAPERS:
@@ -391,12 +458,15 @@ def _paper(paper: str) -> Paper:
 
 def _cover_page(pack: _Pack, store: LayerStore) -> str:
     tr, lang = pack.tr, pack.lang
-    versions = "".join(f"<li>{escape(_version_text(layer, v, lang))}</li>" for layer, v in pack.now.versions.items())
-    kpis = filters.kpis(pack.shown, pack.now.overlays)
+    versions = "".join(
+        f"<li>{escape(_version_text(layer, v, lang, pack.registry))}</li>" for layer, v in pack.now.versions.items()
+    )
+    kpis = filters.kpis(pack.shown, pack.now.overlays, pack.registry)
     statuses = " · ".join(
         f"{_chip(display.status_colour(s), label('status', s, lang))} {n}" for s, n in kpis.by_status.items()
     )
-    ratings = pack.shown["rating"].value_counts() if len(pack.shown) else pd.Series(dtype=int)
+    tracked = pack.tracked
+    ratings = tracked["rating"].value_counts() if len(tracked) else pd.Series(dtype=int)
     rating_text = " · ".join(f"{_rating_chip(r, lang)} {int(ratings.get(r, 0))}" for r in progress.RATINGS)
     if kpis.mean_progress is None:
         mean = escape(tr("export.kpi_mean_none", total=kpis.shown))
@@ -422,7 +492,7 @@ def _cover_page(pack: _Pack, store: LayerStore) -> str:
         f'<div class="as-of">{escape(tr("export.as_of", on=pack.on.isoformat()))}</div>'
         '<div class="cover-grid"><div class="cover-left">'
         f'<h3>{escape(tr("export.versions"))}</h3><ul class="versions">{versions}</ul>'
-        f"<h3>{escape(tr('export.filter'))}</h3><p>{escape(filters.describe(pack.criteria, lang))}</p>"
+        f"<h3>{escape(tr('export.filter'))}</h3><p>{escape(filters.describe(pack.criteria, lang, pack.registry))}</p>"
         f'<h3>{escape(tr("export.kpis"))}</h3><table class="facts">{kpi_table}</table>'
         f'<p class="warn">{escape(tr("app.geometry_warning"))}</p>'
         '</div><div class="cover-right">'
@@ -431,8 +501,8 @@ def _cover_page(pack: _Pack, store: LayerStore) -> str:
     )
 
 
-def _version_text(layer: str, version: VersionInfo | None, lang: str) -> str:
-    name = label("layer", layer, lang)
+def _version_text(layer: str, version: VersionInfo | None, lang: str, registry: Registry) -> str:
+    name = registry.name(layer, lang)
     if version is None:
         return t("app.layer_missing", lang, layer=name)
     return t("app.layer_version", lang, layer=name, number=version.number, as_of=version.as_of)
@@ -490,13 +560,15 @@ def _share(reported: Any, target: Any) -> str | None:
     return f"{share:.0f}"
 
 
-def _project_page(pack: _Pack, row_frame: pd.DataFrame, number: int, count: int) -> str:
+def _feature_page(pack: _Pack, row_frame: pd.DataFrame, layer: LayerDef, number: int, count: int) -> str:
+    """One site of a progress layer: its map, rating and facts, then its own attributes (those shown in details)."""
     tr, lang = pack.tr, pack.lang
     row = display.clean(row_frame.iloc[0].to_dict())
     other = row.get("name_en") if lang == "zh" else row.get("name_zh")
     kind = label("kind", row.get("kind"), lang) if row.get("kind") else ""
     investment = escape(display.investment_text(row.get("investment_yi"), lang))
-    if row.get("investment_yi") is None:
+    # Only the five projects share the article's one total; other layers' missing figures are just not public.
+    if row.get("investment_yi") is None and layer.id == dashboard.TARGET_LAYERS["five_projects_investment"]:
         total_yi = schema.FIVE_PROJECTS_TOTAL_YI
         split = tr("export.investment_split", total=f"{total_yi:g}", bn=f"{total_yi / 10:g}")
         investment += f'<div class="note">{escape(split)}</div>'
@@ -511,10 +583,11 @@ def _project_page(pack: _Pack, row_frame: pd.DataFrame, number: int, count: int)
         (tr("field.source"), f'<span class="src">{escape(row.get("source") or tr("value.unknown"))}</span>'),
         (tr("field.note"), escape(display.local_text(row.get("note"), lang) or "—")),
         (tr("field.id"), f'<span class="src">{escape(row.get("layer"))}/{escape(row.get("id"))}</span>'),
+        *_attribute_facts(row, layer, lang),
     ]
     facts_html = "".join(f"<tr><th>{escape(k)}</th><td>{v}</td></tr>" for k, v in facts)
     size = (150 * pack.paper.map_scale, 134 * pack.paper.map_scale)  # leaves room for the legend below it
-    kicker = tr("export.project_kicker", layer=label("layer", "projects", lang), n=number, count=count)
+    kicker = tr("export.project_kicker", layer=layer.name(lang), n=number, count=count)
     return (
         '<section class="page feature">'
         f'<div class="kicker">{escape(kicker)}</div>'
@@ -526,6 +599,16 @@ def _project_page(pack: _Pack, row_frame: pd.DataFrame, number: int, count: int)
         f'<div class="facts-col"><table class="facts">{facts_html}</table></div>'
         "</div></section>"
     )
+
+
+def _attribute_facts(row: dict[str, Any], layer: LayerDef, lang: str) -> list[tuple[str, str]]:
+    """The layer's own attributes marked for details, with a value: (label, escaped value)."""
+    out = []
+    for spec in layer.fields:
+        value = tables.attribute_text(row.get(spec.name), spec, lang)
+        if spec.details and value not in (None, ""):
+            out.append((spec.label(lang), escape(value)))
+    return out
 
 
 def _group_page(pack: _Pack, group: pd.DataFrame, layer: str) -> str:
@@ -579,7 +662,7 @@ def _group_page(pack: _Pack, group: pd.DataFrame, layer: str) -> str:
     content = sheet.height_mm - MARGINS_MM[0] - MARGINS_MM[2]
     height = content - (58 + 9 * len(rows)) * sheet.type_scale
     size = (150 * sheet.map_scale, min(max(height, 55 * sheet.map_scale), 105 * sheet.map_scale))
-    heading = tr("export.group_heading", layer=label("layer", layer, lang), count=len(rows))
+    heading = tr("export.group_heading", layer=pack.name(layer), count=len(rows))
     return (
         '<section class="page group">'
         f'<div class="kicker">{escape(tr("export.group_kicker"))}</div>'
@@ -602,22 +685,22 @@ def _changes_page(pack: _Pack, store: LayerStore) -> str:
             f'<section class="page changes"><h2>{escape(tr("export.changes_title_none"))}</h2>'
             f"<p>{escape(tr('export.no_since'))}</p></section>"
         )
-    before = _snapshot(store, pack.since)
-    table = progress.compare(before.overlays, pack.now.overlays, lang)
-    table = table[table["layer"].isin(pack.criteria.layers)] if len(table) else table
+    before = _snapshot(store, pack.since, pack.registry)
+    table = progress.compare(before.overlays, pack.now.overlays, lang, pack.registry)
+    table = table[[pack.criteria.shows_layer(layer) for layer in table["layer"]]] if len(table) else table
     versions = "".join(
-        f"<tr><td>{escape(label('layer', layer, lang))}</td>"
+        f"<tr><td>{escape(pack.name(layer))}</td>"
         f"<td>{escape(_short_version(before.versions.get(layer), lang))}</td>"
         f"<td>{escape(_short_version(v, lang))}</td></tr>"
         for layer, v in pack.now.versions.items()
-        if layer in pack.criteria.layers
+        if pack.criteria.shows_layer(layer)
     )
     version_head = "".join(
         f"<th>{escape(x)}</th>" for x in (tr("export.col_layer"), pack.since.isoformat(), pack.on.isoformat())
     )
     if len(table):
         rows = "".join(
-            f"<tr><td>{escape(label('layer', r.layer, lang))}</td><td><b>{escape(r.name)}</b></td>"
+            f"<tr><td>{escape(pack.name(r.layer))}</td><td><b>{escape(r.name)}</b></td>"
             f"<td>{_chip(progress.CHANGE_COLOURS.get(r.change, '#666'), label('change', r.change, lang))}</td>"
             f"<td>{escape(r.detail or '—')}</td></tr>"
             for r in table.itertuples()
@@ -647,11 +730,13 @@ def _short_version(version: VersionInfo | None, lang: str) -> str:
 
 
 def _sources_page(pack: _Pack, store: LayerStore) -> str:
-    tr, lang = pack.tr, pack.lang
+    tr = pack.tr
     versions = dict(pack.now.versions)
     versions["targets"] = store.effective("targets", pack.on)
+    versions[layer_registry.COLLECTION] = store.current(layer_registry.COLLECTION)  # the layer list this pack used
+    documents = {"targets": tr("export.targets_name"), layer_registry.COLLECTION: tr("tables2.collection_layers")}
     rows = "".join(
-        f"<tr><td>{escape(label('layer', name, lang) if name in schema.LAYERS else tr('export.targets_name'))}</td>"
+        f"<tr><td>{escape(pack.name(name) if name in pack.registry else documents[name])}</td>"
         + (
             f"<td>{v.number}</td><td>{escape(v.as_of)}</td><td>{escape(v.author)}</td>"
             f"<td>{escape(display.local_time(v.saved_at))}</td><td>{escape(v.message or '—')}</td>"
@@ -751,7 +836,7 @@ def _map_box(pack: _Pack, focus: pd.DataFrame, size_mm: tuple[float, float]) -> 
 
 def _legend_block(pack: _Pack) -> str:
     """The map legend printed beside the map, not on it: inside a small map it would cover a third of it."""
-    legend = mapping.legend_html(pack.lang, pack.options.colour_by)
+    legend = mapping.legend_html(pack.lang, pack.options.colour_by, pack.registry)
     return (
         f'<div class="up-legend pack-legend">{legend}</div>'
         f'<div class="caption">{escape(pack.tr("export.map_caption"))}</div>'

@@ -20,6 +20,7 @@ MAX_JSON_LENGTH = 20_000  # one nested value, as JSON text
 MAX_ENUM_OPTIONS = 50
 ENUM_MAX_DISTINCT = 12  # a text column with at most this many distinct values, each repeated, is proposed as enum
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_LEADING_ZERO = re.compile(r"0\d+")
 _DATE_TEXT = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]00:00(?::00)?)?")
 
 
@@ -28,6 +29,7 @@ def is_blank(value: Any) -> bool:
         value is None
         or (isinstance(value, float) and math.isnan(value))
         or (isinstance(value, str) and not value.strip())
+        or type(value).__name__ == "NaTType"  # pandas' missing date, as GDAL's date columns arrive in a frame
     )
 
 
@@ -108,19 +110,15 @@ def infer(values: Iterable[Any]) -> tuple[str, tuple[str, ...]]:
     if all(not isinstance(v, bool) and (isinstance(v, (int, float)) or _number_text(v) is not None) for v in present):
         if all(not isinstance(v, str) for v in present) or any("." in str(v) for v in present):
             return "number", ()
-        # digits-only text ("0101", "2023") is usually a code: keep it as text unless every value is a real number
-        if all(isinstance(v, str) and not v.startswith("0") for v in present):
+        # digits with a leading zero ("0101", "007") are codes: as numbers they would lose the zero
+        if not any(isinstance(v, str) and _LEADING_ZERO.fullmatch(v.lstrip("+-")) for v in present):
             return "number", ()
         return "text", ()
-    if all(isinstance(v, (dt.date, dt.datetime)) or (isinstance(v, str) and date_text(v)) for v in present):
+    if all(date_text(v) for v in present):  # a datetime with a time of day is not a date: kept as text
         return "date", ()
     texts = [v if isinstance(v, str) else _plain_text(v) for v in present]
     distinct = list(dict.fromkeys(texts))
-    if (
-        len(distinct) <= ENUM_MAX_DISTINCT
-        and len(texts) >= 2 * len(distinct)
-        and all(len(t) <= 40 for t in distinct)
-    ):
+    if len(distinct) <= ENUM_MAX_DISTINCT and len(texts) >= 2 * len(distinct) and all(len(t) <= 40 for t in distinct):
         return "enum", tuple(distinct)
     return "text", ()
 

@@ -7,6 +7,7 @@ user's language (see `problems.py`); a malformed, hostile or huge file produces 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import io
 import json
@@ -19,14 +20,15 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 import orjson
 import shapely
 
-from urban_plan import datum, schema
+from urban_plan import datum, district, fieldtypes, formats, registry, schema
+from urban_plan.registry import FieldDef, LayerDef
 from urban_plan.schema import Problem
 
 # Limits, each checked before the work it protects: sizes and counts come from the zip directory, the shapefile's
@@ -45,20 +47,33 @@ DISTRICT_MARGIN_DEG = 0.03  # about 3 km around the boundary
 COORDINATE_DECIMALS = 7  # RFC 7946's recommendation: about 1 cm
 PLAUSIBLE_YEARS = (1990, 2060)
 
+# What the uploader accepts (a .gdb.zip is a zipped File Geodatabase folder; any .zip may hold one, or a shapefile).
+SUPPORTED_SUFFIXES: tuple[str, ...] = (".geojson", ".json", ".zip", ".gdb.zip", ".gpkg", ".kml", ".kmz")
 SHAPEFILE_PARTS = {".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".xml", ".qmd"}
+# Files a zip may carry instead of a shapefile or a geodatabase: read as if uploaded on their own.
+ZIPPED_SINGLE_FILES = (".gpkg", ".kml", ".geojson", ".json")
+# A geodatabase folder's files (a00000001.gdbtable, gdb, timestamps …): nothing else of the zip is extracted.
+GDB_FILE_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 BOUNDARY_FILE = Path(__file__).resolve().parents[2] / "geodata" / "sources" / "jiyang_boundary.geojson"
 NULL_WORDS = {"", "-", "—", "/", "null", "none", "n/a", "na", "未报告", "无", "不详", "未知", "待定"}
 
 
 @dataclass(frozen=True)
 class Options:
-    """What the uploader decided: target layer, declared datum, field mapping, whether to repair geometry."""
+    """What the uploader decided: target layer, declared datum, field mapping, constants, ids, repair, filtering."""
 
     layer: str
     datum: str = "wgs84"  # wgs84 | gcj02 | bd09: what the coordinates were picked in
-    field_map: dict[str, str | None] | None = None  # source field -> canonical field (None: drop); None = automatic
+    # source column -> canonical field, None (kept as an attribute under its own name, trimmed) or "-" (left out,
+    # only by explicit choice); columns not in it are mapped automatically (known aliases, else kept as attributes)
+    field_map: dict[str, str | None] | None = None
     repair: bool = False
     source_name: str = ""  # shown in the default `source` of features that name none
+    set_values: tuple[tuple[str, str], ...] = ()  # (field, value) given to every feature: status = 规划
+    id_from: str | None = None  # the column the id comes from, or "row" (row order; stable for the same file)
+    inside_only: bool = False  # keep only the features inside the district, list the others (city-wide files)
+    source_layer: str | None = None  # which layer of a multi-layer file (GeoPackage, geodatabase, KML)
+    layer_def: LayerDef | None = None  # the target layer's definition; None: looked up in the shipped registry
 
 
 @dataclass
@@ -72,6 +87,9 @@ class Result:
     detected: dict[str, str] = field(default_factory=dict)  # encoding, crs, datum, axis order, z, repairs ...
     feature_count: int = 0
     invalid_geometry: int = 0  # invalid shapes that a repair could fix
+    # Attributes the target layer does not declare yet (types inferred), and declared enums with the values this
+    # file adds: publishing declares them in the registry first.
+    new_fields: tuple[FieldDef, ...] = ()
 
     @property
     def errors(self) -> list[Problem]:
@@ -91,42 +109,46 @@ def limits() -> dict[str, int]:
     return {name: value for name, value in globals().items() if name.startswith("MAX_") and isinstance(value, int)}
 
 
-class _Reject(Exception):
-    """Stop reading: the file as a whole cannot be used (the problem says why)."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.code)
-        self.problem = problem
+_Reject = formats.Refused  # stop reading: the file as a whole cannot be used (the problem says why)
 
 
 def read_upload(name: str, data: bytes, options: Options) -> Result:
     """Read, check and normalise an upload. Never raises for bad input: problems are in the result."""
     result = Result()
-    if options.layer not in schema.LAYERS:
-        result.problems.append(_file_problem("unknown_layer", options.layer))
+    if _target_layer(options) is None:
+        result.problems.append(_file_problem("unknown_layer", str(options.layer)[:40]))
         return result
     if options.datum not in datum.DATUMS:
         result.problems.append(_file_problem("unknown_datum", options.datum))
         return result
-    try:
-        if len(data) > MAX_BYTES:
-            raise _Reject(
-                _file_problem("file_too_large", f"{len(data) / 1e6:.1f} MB", limit=f"{MAX_BYTES // 10**6} MB")
-            )
-        suffix = Path(name).suffix.lower()
-        if suffix in (".geojson", ".json"):
-            table = _read_geojson(data, result)
-        elif suffix == ".zip":
-            table = _read_zipped_shapefile(data, result)
-        else:
-            raise _Reject(_file_problem("unsupported_file", suffix or name[:40]))
-        _check_counts(table)
-        _normalise(table, options, result)
-    except _Reject as reject:
-        result.problems.append(reject.problem)
-    except (MemoryError, RecursionError):
-        result.problems.append(_file_problem("too_complex", name[:80]))
+    table: _Table | None = None
+    with formats.gdal_messages() as gdal:  # GDAL's warnings go into the result, never to stderr
+        try:
+            with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
+                kind, where = _materialise(name, data, Path(tmp))
+                table = _read_materialised(kind, where, options, result)
+            _check_counts(table)
+            _normalise(table, options, result)
+        except _Reject as reject:
+            result.problems.append(reject.problem)
+        except (MemoryError, RecursionError):
+            result.problems.append(_file_problem("too_complex", name[:80]))
+    if gdal:
+        result.detected["gdal"] = " | ".join(gdal)[:400]
+    if table is not None:
+        _name_crs(table, result)
     return result
+
+
+def list_layers(name: str, data: bytes) -> list[str]:
+    """The layers of a GeoPackage, geodatabase or KML (its folders) to choose from, in the file's order; [] for
+    single-layer formats (GeoJSON, shapefile) and for a file that cannot be read (reading it says why)."""
+    try:
+        with formats.gdal_messages(), tempfile.TemporaryDirectory(prefix="upload-") as tmp:
+            kind, where = _materialise(name, data, Path(tmp))
+            return formats.layer_names(where) if kind in formats.KIND_NAMES else []
+    except (_Reject, MemoryError, RecursionError, OSError):
+        return []
 
 
 # --- reading ---------------------------------------------------------------------------------------------------
@@ -141,6 +163,90 @@ class _Table:
     crs: str | None = None  # as declared by the file (legacy GeoJSON crs member, .prj)
     fields: list[str] = field(default_factory=list)
     parsed: list[Any] | None = None  # GeoJSON only: the geometry members as parsed, reused when unchanged
+
+
+def _materialise(name: str, data: bytes, tmp: Path, inner: bool = False) -> tuple[str, Any]:
+    """(kind, what to read): the bytes of a GeoJSON, else a file or folder written into `tmp` once the archive and
+    the file passed their checks (a GDAL driver reads paths). `inner`: a file found inside a zip (never a zip)."""
+    if len(data) > MAX_BYTES:
+        raise _Reject(_file_problem("file_too_large", f"{len(data) / 1e6:.1f} MB", limit=f"{MAX_BYTES // 10**6} MB"))
+    suffix = Path(name).suffix.lower()
+    if suffix in (".geojson", ".json"):
+        return "geojson", data
+    if suffix == ".gpkg":
+        if not data.startswith(b"SQLite format 3\x00"):  # a GeoPackage is an SQLite database
+            raise _Reject(_file_problem("unreadable_file", "not an SQLite database", format="GeoPackage"))
+        path = tmp / "upload.gpkg"
+        path.write_bytes(data)
+        return "gpkg", path
+    if suffix == ".kml":
+        formats.kml_prescan(data, MAX_FEATURES, MAX_VERTICES)
+        path = tmp / "upload.kml"
+        path.write_bytes(data)
+        return "kml", path
+    if suffix in (".zip", ".kmz") and not inner:
+        return _unzip(data, suffix, tmp)
+    raise _Reject(_file_problem("unsupported_file", suffix or name[:40], formats=" ".join(SUPPORTED_SUFFIXES)))
+
+
+def _read_materialised(kind: str, where: Any, options: Options, result: Result) -> _Table:
+    if kind == "geojson":
+        return _read_geojson(where, result)
+    if kind == "shapefile":
+        return _read_shapefile(where, result)
+    return _read_gdal(where, kind, options, result)
+
+
+def _read_gdal(path: Path, kind: str, options: Options, result: Result) -> _Table:
+    """One layer of a GeoPackage, geodatabase or KML: the layer chosen, then its counts from GDAL's layer info and its
+    vertices from the WKB headers, all before a geometry is built."""
+    names = formats.layer_names(path)
+    layer = formats.pick_layer(names, options.source_layer)
+    result.detected["format"] = formats.KIND_NAMES[kind]
+    if len(names) > 1:
+        result.detected["source_layer"] = layer
+    limit = min(MAX_PROPERTIES, MAX_FIELDS)
+    if kind != "kml":  # a KML was counted before GDAL parsed it, and each parse of a big one takes seconds
+        features, fields = formats.layer_info(path, layer)
+        if features > MAX_FEATURES:
+            raise _Reject(_file_problem("too_many_features", str(features), limit=str(MAX_FEATURES)))
+        if len(fields) > limit:
+            raise _Reject(_file_problem("too_many_properties", str(len(fields)), limit=str(limit)))
+    raw = formats.read_layer(path, layer, kind)
+    if len(raw.fields) > limit:
+        raise _Reject(_file_problem("too_many_properties", str(len(raw.fields)), limit=str(limit)))
+    vertices, parts = formats.wkb_sizes(raw.wkb, MAX_PARTS)
+    over = np.flatnonzero((vertices > MAX_FEATURE_VERTICES) | (parts > MAX_PARTS))
+    if len(over):  # the first feature over a limit is named
+        first = int(over[0])
+        record = raw.records[first]
+        _check_feature_size(int(vertices[first]), int(parts[first]), lambda: _early_label(record, first + 1))
+    if int(vertices.sum()) > MAX_VERTICES:
+        raise _Reject(_file_problem("too_many_vertices", str(int(vertices.sum())), limit=str(MAX_VERTICES)))
+    geometries = shapely.from_wkb(raw.wkb, on_invalid="ignore")  # unreadable WKB: None, reported per feature
+    result.detected.setdefault("encoding", "UTF-8")  # GeoPackage, geodatabase and KML text is Unicode by definition
+    if kind == "kml" and options.datum == "wgs84":
+        # Google Earth writes WGS84, but 奥维互动地图 and other Chinese apps often write GCJ-02 (shapes ~500 m off).
+        result.problems.append(Problem("kml_datum_notice", "*", "", "", severity="warning"))
+    return _Table(raw.records, np.asarray(geometries, dtype=object), raw.crs, raw.fields)
+
+
+def _name_crs(table: _Table, result: Result) -> None:
+    """Show the CRS by its short name (never the WKT of a .prj), and say when the conversion is approximate."""
+    shown = result.detected.get("crs")
+    if not shown:
+        return
+    source = table.crs or shown.split(" (")[0]
+    label = formats.crs_label(source)
+    code = f" ({source})"
+    # "CGCS2000 / 3-degree Gauss-Kruger CM 117E, EPSG:4548 (declared)"; a WKT becomes its name
+    named = f"{label.removesuffix(code)}, {source}" if label.endswith(code) else label
+    result.detected["crs"] = shown.replace(source, named, 1)
+    approximate = formats.approximate_datum(source)
+    if approximate:
+        result.problems.append(
+            Problem("approximate_datum", "*", "", label, (("datum", approximate),), severity="warning")
+        )
 
 
 def _read_geojson(data: bytes, result: Result) -> _Table:
@@ -158,6 +264,10 @@ def _read_geojson(data: bytes, result: Result) -> _Table:
         raise
     except ValueError as exc:  # JSONDecodeError, huge integers
         raise _Reject(_file_problem("not_json", str(exc)[:120])) from exc
+    if isinstance(doc, list) and doc and all(isinstance(f, dict) and f.get("type") == "Feature" for f in doc):
+        # Several DataV copies are a bare array of Features: the collection it obviously is, with a notice.
+        result.problems.append(Problem("json_array_read", "*", "", str(len(doc)), severity="warning"))
+        doc = {"type": "FeatureCollection", "features": doc}
     if not isinstance(doc, dict):
         raise _Reject(_file_problem("not_geojson", type(doc).__name__))
     if doc.get("type") == "Feature":
@@ -168,6 +278,7 @@ def _read_geojson(data: bytes, result: Result) -> _Table:
     if len(features) > MAX_FEATURES:
         raise _Reject(_file_problem("too_many_features", str(len(features)), limit=str(MAX_FEATURES)))
     crs = _legacy_crs(doc.get("crs"))
+    encoded = formats.is_echarts_encoded(doc, features)  # ECharts' compressed coordinates: decoded after counting
     properties: list[dict[str, Any]] = []
     parsed: list[Any] = []
     fields: dict[str, None] = {}
@@ -188,15 +299,31 @@ def _read_geojson(data: bytes, result: Result) -> _Table:
         if len(fields) > MAX_FIELDS:  # each name would become a column, a mapping row and a form field
             raise _Reject(Problem("too_many_fields", f"#{row}", "", str(len(fields)), (("limit", str(MAX_FIELDS)),)))
         geometry = feature.get("geometry")
-        vertices += _check_feature_size(*_geojson_size(geometry), lambda p=props, r=row: _early_label(p, r))
+        size = (formats.echarts_size(geometry) if encoded else None) or _geojson_size(geometry)
+        vertices += _check_feature_size(*size, lambda p=props, r=row: _early_label(p, r))
         properties.append(props)
         parsed.append(geometry)
     if vertices > MAX_VERTICES:  # counted on the parsed lists: nothing has been built yet
         raise _Reject(_file_problem("too_many_vertices", str(vertices), limit=str(MAX_VERTICES)))
+    if encoded:
+        parsed = _decode_echarts(doc, parsed, result)
     geometries = _fast_polygons(parsed)
     if geometries is None:  # anything but simple polygons: let GEOS parse each geometry's GeoJSON
         geometries = _parse_geometries([json.dumps(g) if isinstance(g, dict) else None for g in parsed])
     return _Table(properties, geometries, crs, list(fields), parsed)
+
+
+def _decode_echarts(doc: dict[str, Any], parsed: list[Any], result: Result) -> list[Any]:
+    """Plain coordinates from ECharts' encoded ones (1/1024 degree steps unless the file says otherwise)."""
+    scale = doc.get("UTF8Scale", 1024)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
+        raise _Reject(_file_problem("echarts_bad", f"UTF8Scale {str(scale)[:20]}"))
+    decoded = [formats.decode_echarts(geometry, float(scale)) for geometry in parsed]
+    metres = f"{111_000 / scale:.0f}"  # one step in latitude
+    result.problems.append(
+        Problem("echarts_decoded", "*", "", str(len(decoded)), (("metres", metres),), severity="warning")
+    )
+    return decoded
 
 
 @contextlib.contextmanager
@@ -348,8 +475,9 @@ def _legacy_crs(member: Any) -> str | None:
     return name[:200]
 
 
-def _read_zipped_shapefile(data: bytes, result: Result) -> _Table:
-    """Check the archive before GDAL sees it (entries, sizes, ratios, paths, links), then read it."""
+def _checked_zip(data: bytes) -> tuple[zipfile.ZipFile, dict[str, zipfile.ZipInfo]]:
+    """The archive and its files, once its directory passed every check (entries, sizes, ratios, paths, links,
+    encryption) and before anything is extracted. Folders, macOS resource forks and hidden files are left out."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         entries = archive.infolist()
@@ -358,7 +486,7 @@ def _read_zipped_shapefile(data: bytes, result: Result) -> _Table:
     if len(entries) > MAX_ZIP_ENTRIES:
         raise _Reject(_file_problem("zip_too_many_entries", str(len(entries)), limit=str(MAX_ZIP_ENTRIES)))
     total = 0
-    wanted: dict[str, zipfile.ZipInfo] = {}
+    files: dict[str, zipfile.ZipInfo] = {}
     for entry in entries:
         name = entry.filename
         if name.startswith(("/", "\\")) or ".." in Path(name.replace("\\", "/")).parts or ":" in name:
@@ -374,10 +502,52 @@ def _read_zipped_shapefile(data: bytes, result: Result) -> _Table:
             raise _Reject(_file_problem("zip_too_large", f"{total / 1e6:.0f} MB", limit=f"{MAX_ZIP_TOTAL // 10**6} MB"))
         if entry.compress_size and entry.file_size / entry.compress_size > MAX_ZIP_RATIO:
             raise _Reject(_file_problem("zip_ratio", name[:80], limit=str(MAX_ZIP_RATIO)))
-        suffix = Path(name).suffix.lower()
-        if suffix in SHAPEFILE_PARTS:
-            wanted[name] = entry
+        files[name] = entry
+    return archive, files
+
+
+def _unzip(data: bytes, suffix: str, tmp: Path) -> tuple[str, Any]:
+    """What a checked archive holds, extracted into `tmp`: the KML of a .kmz, a File Geodatabase folder, one
+    shapefile, or one GeoPackage / KML / GeoJSON zipped on its own."""
+    archive, files = _checked_zip(data)
+    if suffix == ".kmz":
+        kmls = [n for n in files if n.lower().endswith(".kml")]
+        if not kmls:
+            raise _Reject(_file_problem("kmz_without_kml", str(len(files))))
+        # The KMZ convention: doc.kml at the root, else the first KML at the root, else the first one.
+        at_root = [n for n in kmls if "/" not in n]
+        chosen = next((n for n in kmls if n.lower() == "doc.kml"), (at_root or kmls)[0])
+        if files[chosen].file_size > MAX_BYTES:  # the document GDAL parses: as large as a KML uploaded alone
+            size = f"{files[chosen].file_size / 1e6:.1f} MB"
+            raise _Reject(_file_problem("file_too_large", size, limit=f"{MAX_BYTES // 10**6} MB"))
+        path = tmp / "upload.kml"
+        _extract_limited(archive, files[chosen], path)
+        formats.kml_prescan(path.read_bytes(), MAX_FEATURES, MAX_VERTICES)
+        return "kml", path
+    # A geodatabase is the folder that holds .gdbtable files (zipped with its folder or as its contents).
+    gdb_folders = {PurePosixPath(n.replace("\\", "/")).parent for n in files if n.lower().endswith(".gdbtable")}
+    if len(gdb_folders) > 1:
+        raise _Reject(_file_problem("zip_several_geodatabases", ", ".join(sorted(map(str, gdb_folders)))[:200]))
+    if gdb_folders:
+        folder = gdb_folders.pop()
+        target = tmp / "upload.gdb"
+        target.mkdir()
+        for name, entry in files.items():
+            path = PurePosixPath(name.replace("\\", "/"))
+            if path.parent == folder and GDB_FILE_NAME.match(path.name):
+                _extract_limited(archive, entry, target / path.name)
+        return "gdb", target
+    wanted = {n: e for n, e in files.items() if Path(n).suffix.lower() in SHAPEFILE_PARTS}
     shps = [n for n in wanted if n.lower().endswith(".shp")]
+    singles = [n for n in files if Path(n).suffix.lower() in ZIPPED_SINGLE_FILES]
+    if not shps and len(singles) == 1:
+        entry = files[singles[0]]
+        if entry.file_size > MAX_BYTES:
+            size = f"{entry.file_size / 1e6:.1f} MB"
+            raise _Reject(_file_problem("file_too_large", size, limit=f"{MAX_BYTES // 10**6} MB"))
+        inner = tmp / "inner"
+        _extract_limited(archive, entry, inner)
+        return _materialise(singles[0], inner.read_bytes(), tmp, inner=True)
     if len(shps) != 1:
         raise _Reject(_file_problem("zip_needs_one_shapefile", str(len(shps))))
     stem = shps[0][:-4]
@@ -389,10 +559,9 @@ def _read_zipped_shapefile(data: bytes, result: Result) -> _Table:
     indexed = max(0, parts[".shx"].file_size - 100) // 8
     if indexed > MAX_FEATURES:
         raise _Reject(_file_problem("too_many_features", str(indexed), limit=str(MAX_FEATURES)))
-    with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
-        for suffix, entry in parts.items():
-            _extract_limited(archive, entry, Path(tmp) / f"layer{suffix}")
-        return _read_shapefile(Path(tmp) / "layer.shp", result)
+    for part_suffix, entry in parts.items():
+        _extract_limited(archive, entry, tmp / f"layer{part_suffix}")
+    return "shapefile", tmp / "layer.shp"
 
 
 def _extract_limited(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, target: Path) -> None:
@@ -445,11 +614,7 @@ def _read_shapefile(path: Path, result: Result) -> _Table:
         result.detected["encoding"] = "GBK/GB18030" if encoding == "GB18030" else "UTF-8"
         if len(frame) > MAX_FEATURES:
             raise _Reject(_file_problem("too_many_features", str(len(frame)), limit=str(MAX_FEATURES)))
-        crs = frame.crs.to_string() if frame.crs is not None else None
-        if crs and (m := re.fullmatch(r"EPSG:(\d+)", crs)):
-            crs = f"EPSG:{m.group(1)}"
-        elif frame.crs is not None and (epsg := frame.crs.to_epsg(min_confidence=70)):
-            crs = f"EPSG:{epsg}"
+        crs = formats.crs_identifier(frame.crs) if frame.crs is not None else None  # "EPSG:4548", not the .prj WKT
         fields = [c for c in frame.columns if c != "geometry"]
         records = frame[fields].astype(object).where(frame[fields].notna(), None).to_dict("records")
         return _Table(records, np.asarray(frame.geometry.values, dtype=object), crs, fields)
@@ -555,18 +720,61 @@ def _check_counts(table: _Table) -> None:
 
 # --- normalising -----------------------------------------------------------------------------------------------
 
+LEAVE_OUT = "-"  # field_map value: leave this column out (only by the uploader's explicit choice)
+ROW_ID_PREFIX = "R"  # ids from row order: R000001, R000002 … (the same file gives the same ids)
+ROW = "row"  # Options.id_from value: ids from row order
+
+
+def _target_layer(options: Options) -> LayerDef | None:
+    """The layer the upload goes to: the caller's definition (the store's, or a new layer's), else the shipped one."""
+    if options.layer_def is not None:
+        return options.layer_def
+    return registry.builtin().get(options.layer) if isinstance(options.layer, str) else None
+
+
+def _district() -> tuple[Any, Any]:
+    """The district and its margin (kept here for callers that warm the cache before measuring)."""
+    return district.boundary_and_margin()
+
+
+@dataclass
+class _Columns:
+    """Where each stored value comes from."""
+
+    field_map: dict[str, str | None]  # as applied: canonical field, None (attribute) or LEAVE_OUT
+    canonical: dict[str, str]  # canonical field -> source column
+    attributes: dict[str, str | None]  # attribute name (trimmed) -> source column (None: a constant only)
+    constants: dict[str, Any]  # canonical field or attribute name -> the value every feature gets
+    row_ids: bool = False
+
 
 def _normalise(table: _Table, options: Options, result: Result) -> None:
+    layer = _target_layer(options)
+    if layer is None:  # read_upload refuses an unknown layer before reading; kept for direct callers
+        raise _Reject(_file_problem("unknown_layer", str(options.layer)[:40]))
     result.source_fields = table.fields
     result.feature_count = len(table.properties)
-    mapping = _field_mapping(table.fields, options, result)
-    result.field_map = mapping
-    keys = [_feature_label(props, mapping, row) for row, props in enumerate(table.properties, start=1)]
-    geometries = _normalise_geometries(table, options, keys, result)
-    properties = _normalise_properties(table.properties, mapping, keys, options, result)
+    columns = _plan_columns(table.fields, options, layer, bool(table.properties), result)
+    result.field_map = columns.field_map
+    if not table.properties:  # said plainly, not as unmapped fields; publishing it empties a layer (confirmed)
+        result.problems.append(Problem("no_features", "*", "", "", severity="warning"))
+        if not result.errors:
+            result.collection = {"type": "FeatureCollection", "features": []}
+        return
+    count = len(table.properties)
+    row_ids = [f"{ROW_ID_PREFIX}{row:06d}" for row in range(1, count + 1)] if columns.row_ids else None
+    keys = row_ids or [_feature_label(props, columns, row) for row, props in enumerate(table.properties, start=1)]
+    geometries, kept = _normalise_geometries(table, options, layer, keys, result)
+    keep = np.flatnonzero(kept)
+    rows = table.properties
+    if len(keep) < count:  # features left out by the uploader's "inside the district only"
+        rows = [rows[i] for i in keep]
+        keys = [keys[i] for i in keep]
+        row_ids = [row_ids[i] for i in keep] if row_ids else None
+    properties = _normalise_properties(rows, columns, keys, row_ids, options, layer, result)
     if result.errors:
         return
-    out_geometries = _geometry_members(table, geometries)
+    out_geometries = _geometry_members(table, geometries, keep)
     features = [
         {"type": "Feature", "properties": props, "geometry": geometry}
         for props, geometry in zip(properties, out_geometries, strict=True)
@@ -575,67 +783,175 @@ def _normalise(table: _Table, options: Options, result: Result) -> None:
     result.collection = {"type": "FeatureCollection", "features": features}
 
 
-def _geometry_members(table: _Table, geometries: np.ndarray) -> list[Any]:
-    """GeoJSON geometry members for the output. Where nothing changed (WGS84 in, at most 7 decimals, no Z, no
-    repair) the parsed input is reused: re-parsing tens of thousands of geometries costs more than reading them."""
-    out: list[Any] = [None] * len(geometries)
-    same = np.zeros(len(geometries), dtype=bool)
+def _geometry_members(table: _Table, geometries: np.ndarray, keep: np.ndarray) -> list[Any]:
+    """GeoJSON geometry members for the kept features. Where nothing changed (WGS84 in, at most 7 decimals, no Z,
+    no repair) the parsed input is reused: re-parsing tens of thousands of geometries costs more than reading them."""
+    out: list[Any] = [None] * len(keep)
+    same = np.zeros(len(keep), dtype=bool)
+    chosen = geometries[keep]
     if table.parsed is not None:
-        original = table.geometries
-        comparable = ~shapely.is_missing(original) & ~shapely.has_z(original) & ~shapely.is_missing(geometries)
-        same[comparable] = shapely.equals_exact(original[comparable], geometries[comparable], tolerance=1e-9) & (
-            shapely.get_type_id(original[comparable]) == shapely.get_type_id(geometries[comparable])
+        original = table.geometries[keep]
+        comparable = ~shapely.is_missing(original) & ~shapely.has_z(original) & ~shapely.is_missing(chosen)
+        same[comparable] = shapely.equals_exact(original[comparable], chosen[comparable], tolerance=1e-9) & (
+            shapely.get_type_id(original[comparable]) == shapely.get_type_id(chosen[comparable])
         )
         for index in np.flatnonzero(same):
-            member = table.parsed[index]
+            member = table.parsed[keep[index]]
             out[index] = {"type": member["type"], "coordinates": member["coordinates"]}
     changed = np.flatnonzero(~same)
     if len(changed):
-        texts = shapely.to_geojson(geometries[changed])
+        texts = shapely.to_geojson(chosen[changed])
         for index, geometry in zip(changed, json.loads("[" + ",".join(texts) + "]"), strict=True):
             out[index] = geometry
     return out
 
 
-def _feature_label(props: dict[str, Any], mapping: dict[str, str | None], row: int) -> str:
-    for source, target in mapping.items():
-        if target == "id" and not schema.is_blank(props.get(source)):
-            return str(props[source])[:64]
+def _feature_label(props: dict[str, Any], columns: _Columns, row: int) -> str:
+    """How problems name a feature: its id as the file gives it, else its row number (#3)."""
+    if "id" in columns.constants and not schema.is_blank(columns.constants["id"]):
+        return str(columns.constants["id"])[:64]
+    source = columns.canonical.get("id")
+    if source is not None and not schema.is_blank(props.get(source)):
+        return str(props[source])[:64]
     return f"#{row}"
 
 
-def _field_mapping(fields: list[str], options: Options, result: Result) -> dict[str, str | None]:
-    """Source field -> canonical field: the uploader's choices first, else the known Chinese/English names."""
-    mapping: dict[str, str | None] = {}
+def _plan_columns(fields: list[str], options: Options, layer: LayerDef, has_features: bool, result: Result) -> _Columns:
+    """Decide for every source column where its values go, then the constants and the id; report what cannot be
+    done. Nothing is dropped unless the uploader chose to leave a column out."""
+    explicit = options.field_map or {}
+    id_column = options.id_from if options.id_from not in (None, "", ROW) else None
+    row_ids = options.id_from == ROW
+    if id_column is not None and id_column not in fields:
+        found = ", ".join(fields[:30])
+        result.problems.append(Problem("id_from_missing", "*", "id", str(id_column)[:64], (("columns", found),)))
+        id_column = None
+    applied: dict[str, str | None] = {}
+    left_out: list[str] = []
+    replaced_ids: list[str] = []
     for name in fields:
-        if options.field_map is not None and name in options.field_map:
-            target = options.field_map[name]
-            mapping[name] = target if target in schema.FIELDS else None
+        if name == id_column:
+            target: str | None = "id"
+        elif name in explicit:
+            target = explicit[name]
+            if target not in (None, LEAVE_OUT) and target not in schema.FIELDS:
+                result.problems.append(Problem("unknown_map_target", "*", name, str(target)[:64]))
+                target = None
+            elif target == LEAVE_OUT:
+                left_out.append(name)
         else:
-            mapping[name] = schema.canonical_field(name)
-    targets: dict[str, list[str]] = {}
-    for name, target in mapping.items():
-        if target:
-            targets.setdefault(target, []).append(name)
-    for target, sources in targets.items():
+            target = schema.canonical_field(name)
+        if target == "id" and name != id_column and (id_column is not None or row_ids):
+            # The uploader chose where ids come from: another id column is kept as an attribute when its name
+            # allows (编号), else it is replaced (a column literally named "id"), and the notice says so.
+            target = None if _attribute_name_problem(name.strip()) is None else LEAVE_OUT
+            if target == LEAVE_OUT:
+                replaced_ids.append(name)
+        applied[name] = target
+    if left_out:
+        result.problems.append(Problem("fields_left_out", "*", "", ", ".join(left_out[:30]), severity="warning"))
+    for name in replaced_ids:
+        result.problems.append(Problem("id_column_replaced", "*", name, name[:64], severity="warning"))
+
+    canonical: dict[str, list[str]] = {}
+    attributes: dict[str, str | None] = {}
+    for name, target in applied.items():
+        if target == LEAVE_OUT:
+            continue
+        if target is not None:
+            canonical.setdefault(target, []).append(name)
+            continue
+        stored = name.strip()
+        if stored in attributes:
+            found = f"{attributes[stored]!r}, {name!r}"
+            result.problems.append(Problem("attribute_name_twice", "*", stored, found))
+            continue
+        problem = None if layer.field(stored) else _attribute_name_problem(stored)
+        if problem is not None:
+            result.problems.append(Problem(problem, "*", stored, name[:64]))
+            continue
+        attributes[stored] = name
+    for target, sources in canonical.items():
         if len(sources) > 1:
             result.problems.append(Problem("field_mapped_twice", "*", target, ", ".join(sources[:5])))
-    dropped = [name for name, target in mapping.items() if target is None]
-    if dropped:
-        result.problems.append(Problem("fields_dropped", "*", "", ", ".join(dropped[:20]), severity="warning"))
-    for required in schema.REQUIRED_FIELDS if fields else ():  # an empty collection has no fields to map
-        if required not in targets:
-            result.problems.append(Problem("required_field_unmapped", "*", required, ", ".join(fields[:20])))
-    return mapping
+
+    constants = _constants(options, layer, canonical, attributes, result)
+    for name in constants:
+        if name not in schema.FIELDS and name not in attributes:
+            attributes[name] = None  # a constant for a declared attribute the file does not have
+    new_names = [name for name in attributes if layer.field(name) is None]
+    if new_names and len(layer.fields) + len(new_names) > registry.MAX_FIELDS:
+        limit = (("limit", str(registry.MAX_FIELDS)), ("declared", str(len(layer.fields))))
+        result.problems.append(Problem("layer_field_limit", "*", "", str(len(new_names)), limit))
+
+    if has_features:  # an empty file has nothing to map: it is said once, as no_features
+        ids_chosen = options.id_from not in (None, "")  # a missing id column is reported once, as id_from_missing
+        given = set(canonical) | set(constants) | ({"id"} if ids_chosen else set())
+        for required in layer.required_fields:
+            if required not in given:
+                result.problems.append(Problem("required_field_unmapped", "*", required, ", ".join(fields[:20])))
+        for spec in layer.fields:
+            if spec.required and spec.name not in attributes:
+                result.problems.append(Problem("required_field_unmapped", "*", spec.name, ", ".join(fields[:20])))
+    return _Columns(applied, {t: s[0] for t, s in canonical.items()}, attributes, constants, row_ids)
 
 
-def _normalise_geometries(table: _Table, options: Options, keys: list[str], result: Result) -> np.ndarray:
+def _attribute_name_problem(name: str) -> str | None:
+    """Why a column cannot be kept under its own name (a problem code), or None when it can."""
+    try:
+        registry.check_field(registry.FieldDef(name, name, name))
+    except registry.RegistryError as exc:
+        return {
+            "field_is_canonical": "attribute_name_canonical",
+            "field_reserved": "attribute_name_reserved",
+        }.get(exc.code, "attribute_name_bad")
+    return None
+
+
+def _constants(
+    options: Options,
+    layer: LayerDef,
+    canonical: dict[str, list[str]],
+    attributes: dict[str, str | None],
+    result: Result,
+) -> dict[str, Any]:
+    """The uploader's "every feature gets FIELD = VALUE": a canonical field (by its name or a known alias), an
+    attribute of the layer or a column of the file. A constant wins over the file's own column, with a notice."""
+    out: dict[str, Any] = {}
+    for field_name, value in options.set_values:
+        name = str(field_name).strip()
+        if name in schema.FIELDS:
+            target: str | None = name
+        elif layer.field(name) is not None or name in attributes:
+            target = name
+        else:
+            target = schema.canonical_field(name)
+        if target is None:
+            known = ", ".join([*schema.FIELDS, *layer.field_names(), *attributes][:40])
+            problem = Problem("unknown_constant_field", "*", name[:64], str(value)[:80], (("known", known),))
+            result.problems.append(problem)
+            continue
+        if target in out:
+            result.problems.append(Problem("constant_set_twice", "*", target, str(value)[:80]))
+            continue
+        out[target] = value
+        source = (canonical.get(target) or [None])[0] if target in schema.FIELDS else attributes.get(target)
+        if source is not None:
+            result.problems.append(Problem("constant_replaces_column", "*", target, source[:64], severity="warning"))
+    return out
+
+
+def _normalise_geometries(
+    table: _Table, options: Options, layer: LayerDef, keys: list[str], result: Result
+) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 geometries, checked; and which features are kept (all, unless the uploader keeps only those inside)."""
     geoms = table.geometries.copy()
+    kept = np.ones(len(geoms), dtype=bool)
     present = np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
     for index in np.flatnonzero(~present):
         result.problems.append(Problem("missing_geometry", keys[index], "geometry", ""))
     if not present.any():
-        return geoms
+        return geoms, kept
     # Drop Z (and M): the map is 2-D and GeoJSON's third number would be mistaken for height everywhere.
     has_z = shapely.has_z(geoms[present])
     if has_z.any():
@@ -647,21 +963,28 @@ def _normalise_geometries(table: _Table, options: Options, keys: list[str], resu
         result.problems.append(Problem("coordinates_not_finite", keys[index], "geometry", "NaN/Inf"))
     present[np.flatnonzero(present)[not_finite]] = False
     if not present.any():
-        return geoms
+        return geoms, kept
     coords = shapely.get_coordinates(geoms[present])
     source_crs = table.crs or _guess_crs(coords, result)
     if source_crs is None:
         (x0, y0), (x1, y1) = coords.min(axis=0), coords.max(axis=0)
         raise _Reject(_file_problem("unknown_coordinates", f"x {x0:.6g}…{x1:.6g}, y {y0:.6g}…{y1:.6g}"))
-    result.detected["crs"] = f"{source_crs} ({'declared' if table.crs else 'recognised'})"
+    result.detected.setdefault("crs", f"{source_crs} ({'declared' if table.crs else 'recognised'})")
     geoms[present] = _to_wgs84(geoms[present], source_crs)
     if options.datum != "wgs84":
         geoms[present] = datum.convert_geometries(geoms[present], options.datum, "wgs84")
         result.detected["datum"] = f"{options.datum} -> wgs84"
-    _check_types_and_validity(geoms, present, options, keys, result)
-    _check_district(geoms, present, keys, result)
+    # Where first: features a city-wide file has outside the district are left out (inside_only) before their
+    # types and validity are judged, so they cannot block the ones that are kept.
+    checked = np.where(present, geoms, None)
+    problems, refused = district.check(checked, keys, inside_only=options.inside_only)
+    result.problems += problems
+    present &= ~refused
+    if options.inside_only:
+        kept &= ~refused
+    _check_types_and_validity(geoms, present, options, layer, keys, result)
     geoms[present] = shapely.set_precision(geoms[present], 10**-COORDINATE_DECIMALS, mode="pointwise")
-    return geoms
+    return geoms, kept
 
 
 def _guess_crs(coords: np.ndarray, result: Result) -> str | None:
@@ -688,7 +1011,9 @@ def _to_wgs84(geoms: np.ndarray, crs: str) -> np.ndarray:
         return shapely.transform(geoms, lambda c: c[:, ::-1])
     transformer = _transformer(crs)
     if transformer is None:
-        raise _Reject(_file_problem("unknown_crs", crs[:120]))
+        # A WKT definition is named by its title, not echoed in full (hundreds of characters)
+        title = re.match(r'\s*[A-Z_0-9]+\[\s*"([^"]{1,120})"', crs)
+        raise _Reject(_file_problem("unknown_crs", title.group(1) if title else crs[:120]))
 
     def project(c: np.ndarray) -> np.ndarray:
         lon, lat = transformer.transform(c[:, 0], c[:, 1])
@@ -710,9 +1035,8 @@ def _transformer(crs: str) -> Any:
 
 
 def _check_types_and_validity(
-    geoms: np.ndarray, present: np.ndarray, options: Options, keys: list[str], result: Result
+    geoms: np.ndarray, present: np.ndarray, options: Options, spec: LayerDef, keys: list[str], result: Result
 ) -> None:
-    spec = schema.LAYERS[options.layer]
     allowed = "/".join(sorted(spec.families))
     for index in np.flatnonzero(present):
         geom = geoms[index]
@@ -753,46 +1077,31 @@ def _repair(geom: Any) -> Any:
     return merged if usable else None
 
 
-@cache
-def _district() -> tuple[Any, Any]:
-    """The district and the margin around it that uploads must fall in (the shipped boundary, not the store)."""
-    data = json.loads(BOUNDARY_FILE.read_text(encoding="utf-8"))
-    boundary = shapely.from_geojson(json.dumps(data["features"][0]["geometry"]))
-    margin = boundary.buffer(DISTRICT_MARGIN_DEG)
-    shapely.prepare(margin)
-    return boundary, margin
-
-
-def _check_district(geoms: np.ndarray, present: np.ndarray, keys: list[str], result: Result) -> None:
-    _, margin = _district()
-    idx = np.flatnonzero(present & ~shapely.is_empty(geoms))
-    if not len(idx):
-        return
-    touches = shapely.intersects(margin, geoms[idx])
-    inside = shapely.contains(margin, geoms[idx])
-    flagged = ~touches | ~inside
-    centres = shapely.get_coordinates(shapely.centroid(geoms[idx[flagged]]))  # only for what is reported
-    for index, hit, centre in zip(idx[flagged], touches[flagged], centres, strict=True):
-        where = f"{centre[0]:.5f}, {centre[1]:.5f}"
-        if not hit:
-            result.problems.append(Problem("outside_district", keys[index], "geometry", where))
-            present[index] = False
-        else:
-            result.problems.append(
-                Problem("partly_outside_district", keys[index], "geometry", where, severity="warning")
-            )
-
-
 Issue = tuple[str, str, tuple[tuple[str, str], ...]] | None  # (problem code, what was found, message params)
 
 
 def _normalise_properties(
-    rows: list[dict[str, Any]], mapping: dict[str, str | None], keys: list[str], options: Options, result: Result
+    rows: list[dict[str, Any]],
+    columns: _Columns,
+    keys: list[str],
+    row_ids: list[str] | None,
+    options: Options,
+    layer: LayerDef,
+    result: Result,
 ) -> list[dict[str, Any]]:
-    """Canonical properties for every row, column by column: each value is read by a pure parser, once per
-    distinct value where values repeat (statuses, dates), and problems are reported per row."""
-    progress_source = next((s for s, t in mapping.items() if t == "progress"), None)
-    scale = _progress_scale([row.get(progress_source) for row in rows] if progress_source else [], result)
+    """Stored properties for every row: the canonical fields first, each read by a pure parser once per distinct
+    value, then the open attributes in file order, each as its declared (or inferred) type."""
+    count = len(rows)
+
+    def raw_values(name: str, source: str | None) -> list[Any]:
+        if name in columns.constants:
+            return [columns.constants[name]] * count
+        if name == "id" and row_ids is not None:
+            return list(row_ids)
+        return [row.get(source) for row in rows] if source is not None else [None] * count
+
+    progress_raw = raw_values("progress", columns.canonical.get("progress"))
+    scale = _progress_scale(progress_raw, result)
     parsers: dict[str, Any] = {
         "status": _memo(_status),
         "confidence": _memo(_confidence),
@@ -800,12 +1109,11 @@ def _normalise_properties(
         "investment_yi": _memo(_investment),
         **{name: _memo(_date) for name in schema.DATE_FIELDS},
     }
-    columns: dict[str, list[Any]] = {}
+    values_by_field: dict[str, list[Any]] = {}
     for name in schema.FIELDS:
-        source = next((s for s, t in mapping.items() if t == name), None)
-        raw = [row.get(source) for row in rows] if source is not None else [None] * len(rows)
+        raw = progress_raw if name == "progress" else raw_values(name, columns.canonical.get(name))
         parse = parsers.get(name) or (lambda v, n=name: _text(v, n))
-        values = columns[name] = [None] * len(raw)
+        values = values_by_field[name] = [None] * len(raw)
         for index, value in enumerate(raw):
             if name not in parsers and type(value) is str and len(value) <= schema.MAX_TEXT_LENGTH:
                 values[index] = value.strip() or None  # the common case, without a call
@@ -814,14 +1122,15 @@ def _normalise_properties(
             if issue:
                 result.problems.append(Problem(issue[0], keys[index], name, issue[1], issue[2]))
     default_source = f"upload: {options.source_name}" if options.source_name else "upload"
-    columns["source"] = [value or default_source for value in columns["source"]]
+    values_by_field["source"] = [value or default_source for value in values_by_field["source"]]
     # A required field with no column at all is one file-level problem (required_field_unmapped), not one per row.
-    for name in (n for n in schema.REQUIRED_FIELDS if n in mapping.values()):
+    given = set(columns.canonical) | set(columns.constants) | ({"id"} if row_ids is not None else set())
+    for name in (n for n in layer.required_fields if n in given):
         already = {p.feature for p in result.problems if p.field == name}
-        for index in (i for i, v in enumerate(columns[name]) if v is None and keys[i] not in already):
+        for index in (i for i, v in enumerate(values_by_field[name]) if v is None and keys[i] not in already):
             result.problems.append(Problem("missing_required", keys[index], name, ""))
     seen: set[str] = set()
-    for index, fid in enumerate(columns["id"]):
+    for index, fid in enumerate(values_by_field["id"]):
         if fid is None:
             continue
         if not schema.ID_PATTERN.match(fid):
@@ -829,14 +1138,74 @@ def _normalise_properties(
         elif fid in seen:
             result.problems.append(Problem("duplicate_id", keys[index], "id", fid))
         seen.add(fid)
-    out = [dict(zip(schema.FIELDS, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    out = [dict(zip(schema.FIELDS, values, strict=True)) for values in zip(*values_by_field.values(), strict=True)]
     for key, props in zip(keys, out, strict=True):
         if props["start_date"] and props["end_date"] and props["start_date"] > props["end_date"]:
             result.problems.append(
                 Problem("dates_out_of_order", key, "end_date", props["end_date"], (("start", props["start_date"]),))
             )
         _consistency(props, key, result)
+    attributes = {name: raw_values(name, source) for name, source in columns.attributes.items()}
+    for props, extra in zip(out, _normalise_attributes(attributes, keys, layer, result), strict=True):
+        props.update(extra)
     return out
+
+
+def _normalise_attributes(
+    columns: dict[str, list[Any]], keys: list[str], layer: LayerDef, result: Result
+) -> list[dict[str, Any]]:
+    """Each open attribute's values as its type stores them (blank ones omitted). A column the layer does not
+    declare gets a type from its values and goes to `result.new_fields`; a new value of a declared enum is
+    accepted, added to the field there, and named in a notice. A value that does not fit is an error."""
+    out: list[dict[str, Any]] = [{} for _ in keys]
+    new_fields: list[FieldDef] = []
+    for name, raw in columns.items():
+        declared = layer.field(name)
+        spec = declared or registry.propose_fields([name], {name: raw})[0]
+        coerce = _memo(lambda v, t=spec.type: fieldtypes.coerce(v, t))
+        known = set(spec.option_values())
+        extra: dict[str, None] = {}
+        for index, value in enumerate(raw):
+            stored, ok = coerce(value)
+            if not ok:
+                result.problems.append(_attribute_problem(keys[index], name, spec.type, value))
+            elif stored is None:
+                if spec.required:
+                    result.problems.append(Problem("missing_required", keys[index], name, ""))
+            else:
+                if spec.type == "enum" and stored not in known:
+                    extra[stored] = None
+                out[index][name] = stored
+        if extra:
+            spec = dataclasses.replace(spec, options=spec.options + tuple((v, v, v) for v in extra))
+            try:
+                registry.check_field(spec)
+            except registry.RegistryError:
+                found = str(len(spec.options))
+                limit = (("limit", str(fieldtypes.MAX_ENUM_OPTIONS)),)
+                result.problems.append(Problem("enum_too_many_values", "*", name, found, limit))
+                continue
+            if declared is not None:
+                shown = ", ".join(list(extra)[:10])
+                result.problems.append(Problem("enum_value_added", "*", name, shown, severity="warning"))
+        if declared is None or extra:
+            new_fields.append(spec)
+    result.new_fields = tuple(new_fields)
+    return out
+
+
+def _attribute_problem(key: str, name: str, type_: str, value: Any) -> Problem:
+    """A value that does not fit its attribute's type: what was found, the type expected (in the code: each type
+    has its own message saying what to write instead, or to change the field's type)."""
+    if isinstance(value, (dict, list)):
+        found = json.dumps(value, ensure_ascii=False, default=str)[:80]
+    else:
+        found = str(value)[:80]
+    if type_ == "text" and not isinstance(value, (dict, list)):
+        return Problem("text_too_long", key, name, str(len(str(value))), (("max", str(fieldtypes.MAX_TEXT_LENGTH)),))
+    if type_ == "json":
+        return Problem("attribute_json_too_long", key, name, found, (("max", str(fieldtypes.MAX_JSON_LENGTH)),))
+    return Problem(f"attribute_not_{type_}", key, name, found)
 
 
 def _memo(parse: Any) -> Any:

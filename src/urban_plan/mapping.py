@@ -8,7 +8,7 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,16 +20,19 @@ import shapely
 from branca.element import Element, MacroElement
 from folium.template import Template
 
-from urban_plan import assets, basemaps, datum, display, progress, schema
+from urban_plan import assets, basemaps, datum, display, fieldtypes, progress, schema
+from urban_plan import registry as layer_registry
 from urban_plan.display import escape
 from urban_plan.i18n import label, t
+from urban_plan.registry import FieldDef, LayerDef, Registry
 
 # Jiyang District, WGS84 (from the boundary dataset), as Leaflet [[south, west], [north, east]].
 DISTRICT_BOUNDS: list[list[float]] = [[36.782, 116.869], [37.246, 117.453]]
 MAP_BACKGROUND = "#f3f1ea"  # the offline base: a paper tone, so the context layer reads as a map
 
-# Click hook: the tooltip's last line carries "<layer>/<id>"; the page reads it back to show details.
-FEATURE_KEY = re.compile(r"(" + "|".join(schema.LAYER_IDS) + r")/([0-9A-Za-z_.\-\u3400-\u9fff]{1,64})")
+# Click hook: the tooltip's last line carries "<layer>/<id>" (any registry id; the key is the tooltip's last line, so
+# attribute values before it cannot pose as one); the page reads it back to show details.
+FEATURE_KEY = re.compile(r"(?<![a-z0-9_])([a-z][a-z0-9_]{1,31})/([0-9A-Za-z_.\-\u3400-\u9fff]{1,64})")
 
 # Base-map colours never collide with a status or rating colour, also under colour-vision deficiencies
 # (tests/unit/test_colours.py): water a light cyan, the road a warm light grey, the boundary near-black dash-dot.
@@ -41,7 +44,10 @@ CONTEXT_STYLES: dict[str, dict[str, Any]] = {
     "landmark": {"color": "#333333", "weight": 2, "fillColor": "#ffffff", "fillOpacity": 1, "radius": 5},
 }
 CONTEXT_LEGEND = ("boundary", "river", "lake", "road")  # the base map's own legend entries
-LINE_WEIGHT = {"roads": 5, "rail": 4, "projects": 5, "layout": 2}
+LINE_WEIGHT = 5  # features of layers that track progress (their colour says their status)
+ACCENT_WEIGHT = 2.5  # features of other layers: drawn in the layer's accent, outline first, under the works
+ACCENT_POINT_FILL = 0.75  # their point markers: a faint fill would hide a school or a clinic
+ACCENT = "accent-"  # style-key fill code of a feature drawn in its layer's accent: "accent-6a51a3"
 # Each line style means one thing: solid = surveyed, dashed = approximate (示意), dotted = placeholder (待核实),
 # dash-dot = the district boundary; a line work's unfinished part is thinner and lighter (never a dash of its own).
 DASH = {"surveyed": None, "approximate": "10 6", "placeholder": "2 7"}
@@ -49,7 +55,6 @@ BOUNDARY_DASH = "12 4 2 4"
 REMAINING_WEIGHT = 0.45  # share of the full weight for the unfinished part of a line work
 REMAINING_OPACITY = 0.5
 FILL_OPACITY = {"surveyed": 0.35, "approximate": 0.22, "placeholder": 0.08}
-PROGRESS_LAYERS = ("roads", "rail", "projects")  # line works whose completed share is drawn heavier
 CHANGE_COLOURS = {"added": "#2c7fb8", "changed": "#e6ab02", "removed": "#d55e00", "unchanged": "#9e9e9e"}
 
 
@@ -68,6 +73,13 @@ class MapOptions:
     url_extent: bool = False  # keep the view (centre, zoom) in the page URL, without a rerun
     forward_keys: bool = False  # arrows and PageUp/PageDown step the presentation, not pan the map
     north_arrow: bool = False
+    # The layers in force: names, order, accents, which track progress, their fields. None: the shipped five (what
+    # a store without a registry reads); pages pass the store's.
+    registry: Registry | None = None
+
+    @property
+    def layers(self) -> Registry:
+        return self.registry if self.registry is not None else _builtin()
 
     @property
     def weight_scale(self) -> float:
@@ -108,7 +120,8 @@ def base_map(
         if index == 0:  # one quiet notice when tiles cannot load (no internet): the overlays stay
             TileErrorNotice(tiles, t("map.tiles_failed", lang)).add_to(m)
     Script(_BUILD_JS).add_to(m)  # before any layer: every layer element calls upBuild
-    context_group(context, options, prepared).add_to(m)
+    for group in context_groups(context, options, prepared):
+        group.add_to(m)
     fullscreen = folium.plugins.Fullscreen(
         position="topleft", title=t("map.fullscreen", lang), title_cancel=t("map.fullscreen_exit", lang)
     )
@@ -129,7 +142,7 @@ def base_map(
         Script(_NORTH_ARROW_JS).add_to(m)
     if options.stamp:
         Stamp(*options.stamp).add_to(m)
-    Legend(legend_html(lang, options.colour_by)).add_to(m)
+    Legend(legend_html(lang, options.colour_by, options.layers)).add_to(m)
     keyboard = {"lang": HTML_LANG.get(lang, "zh-CN"), "label": t("a11y.map_label", lang)}
     Script(_KEYBOARD_JS % json.dumps(keyboard, ensure_ascii=False)).add_to(m)
     if options.url_extent:
@@ -140,23 +153,44 @@ def base_map(
     return m
 
 
-def context_group(
+def context_groups(
     context: pd.DataFrame, options: MapOptions = MapOptions(), prepared: PreparedLayer | None = None
-) -> folium.FeatureGroup:
-    """The district boundary, rivers, lake and G220: the offline base. Not filtered, but can be toggled."""
-    group = folium.FeatureGroup(name=t("layer.context", options.lang), overlay=True, control=True, show=True)
-    if len(context):
-        styled_layer(prepared or prepare_layer(context, options), options, _context_style).add_to(group)
-    return group
+) -> list[folium.FeatureGroup]:
+    """The base layers (shipped: the district boundary, rivers, lake and G220, the offline base), one group each in
+    the registry's order: under the overlays, never filtered, each can be toggled. `context` holds every base
+    layer's features; `prepared` is that frame prepared (pages cache it per data version)."""
+    layers = options.layers
+    part = prepared or (prepare_layer(context, options) if len(context) else None)
+    names = context["layer"].to_numpy() if len(context) else np.array([], dtype=object)
+    groups = []
+    for layer in _layer_ids(layers.bases(), context, layers):
+        name = layer_label(layers, layer, options.lang)
+        group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
+        rows = names == layer
+        if part is not None and rows.any():
+            # One base layer (the usual case): its cached whole string, not a selection joined again.
+            styled_layer(part, options, _context_style, None if rows.all() else rows).add_to(group)
+        groups.append(group)
+    return groups
+
+
+def layer_label(layers: Registry, layer: str, lang: str) -> str:
+    """A layer's name for the layer control, escaped: Leaflet writes those names with innerHTML, and editors name
+    layers."""
+    return escape(layers.name(layer, lang))
 
 
 def prepared_overlay_groups(
     prepared: dict[str, PreparedLayer], keep: dict[str, np.ndarray], counts: dict[str, int], options: MapOptions
 ) -> list[folium.FeatureGroup]:
-    """overlay_groups from layers prepared once (see PreparedLayer): only the rows in `keep` are sent."""
+    """overlay_groups from layers prepared once (see PreparedLayer): only the rows in `keep` are sent. One group
+    per overlay layer of the registry, in its order (a layer never published yet keeps its row in the control)."""
+    layers = options.layers
     groups = []
-    for layer in schema.OVERLAY_LAYERS:
-        name = t("map.layer_count", options.lang, layer=label("layer", layer, options.lang), count=counts.get(layer, 0))
+    for layer in [*layers.overlays(), *(name for name in prepared if name not in layers)]:
+        name = t(
+            "map.layer_count", options.lang, layer=layer_label(layers, layer, options.lang), count=counts.get(layer, 0)
+        )
         group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
         part = prepared.get(layer)
         if part and part.shared:  # its data is on the page (see shared_data_html): send only the selection,
@@ -182,23 +216,26 @@ def mount_key(*prepared: PreparedLayer | None) -> str:
 
 
 def overlay_groups(
-    frame: pd.DataFrame, options: MapOptions = MapOptions(), layers: Iterable[str] = schema.OVERLAY_LAYERS
+    frame: pd.DataFrame, options: MapOptions = MapOptions(), layers: Iterable[str] | None = None
 ) -> list[folium.FeatureGroup]:
-    """One feature group per overlay layer (even when empty, so the layer control keeps its rows).
+    """One feature group per overlay layer (even when empty, so the layer control keeps its rows); `layers`
+    default: the registry's overlays in order, then any other layer the frame has that the registry does not know.
 
     With `colour_by="rating"` the frame must carry the columns of `progress.rate_frame`."""
     return _overlay_groups(frame, options, layers)[0]
 
 
 def _overlay_groups(
-    frame: pd.DataFrame, options: MapOptions, layers: Iterable[str] = schema.OVERLAY_LAYERS
+    frame: pd.DataFrame, options: MapOptions, layers: Iterable[str] | None = None
 ) -> tuple[list[folium.FeatureGroup], list[PreparedLayer]]:
     """overlay_groups, and the layers as prepared (sharing one vertex budget)."""
-    parts = {layer: frame[frame["layer"] == layer] if len(frame) else frame for layer in layers}
+    registry = options.layers
+    chosen = _layer_ids(registry.overlays(), frame, registry) if layers is None else list(layers)
+    parts = {layer: frame[frame["layer"] == layer] if len(frame) else frame for layer in chosen}
     prepared = prepare_layers({layer: part for layer, part in parts.items() if len(part)}, options)
     groups = []
     for layer, part in parts.items():
-        name = t("map.layer_count", options.lang, layer=label("layer", layer, options.lang), count=len(part))
+        name = t("map.layer_count", options.lang, layer=layer_label(registry, layer, options.lang), count=len(part))
         group = folium.FeatureGroup(name=name, overlay=True, control=True, show=True)
         if len(part):
             styled_layer(prepared[layer], options, _overlay_style).add_to(group)
@@ -259,6 +296,29 @@ def full_map(
 
 def layer_control() -> folium.LayerControl:
     return folium.LayerControl(collapsed=False, position="topright")
+
+
+def _layer_ids(known: tuple[str, ...], frame: pd.DataFrame, registry: Registry) -> list[str]:
+    """The registry's layers of one role, then layers the frame has that the registry has never heard of (drawn
+    rather than lost; an archived layer is known, so never drawn)."""
+    present = pd.unique(frame["layer"]).tolist() if len(frame) else []
+    return [*known, *(str(name) for name in present if name not in registry)]
+
+
+def _layer_def(registry: Registry, layer: Any) -> LayerDef:
+    """A layer's definition; one the registry does not know is drawn like a new layer (its accent, its id)."""
+    found = registry.get(str(layer)) if layer is not None else None
+    return found if found is not None else _unknown_layer(str(layer))
+
+
+@functools.cache
+def _unknown_layer(layer: str) -> LayerDef:
+    return LayerDef(layer, layer, layer, colour=layer_registry.NEW_LAYER_COLOURS[-1])
+
+
+@functools.cache
+def _builtin() -> Registry:
+    return layer_registry.builtin()
 
 
 def feature_key_from_text(text: str | None) -> tuple[str, str] | None:
@@ -487,8 +547,9 @@ window.upBuild = function (raw, styles, canvas) {
             return canvas || !area ? s : Object.assign({}, s, {className: (s.className || '') + ' up-area'});
         },
         pointToLayer: function (f, latlng) {  // on the layer's canvas when it has one (thousands of markers)
-            var renderer = options.renderer ? {renderer: options.renderer} : {};
-            return L.circleMarker(latlng, Object.assign({radius: 7}, styles[f.properties._s] || {}, renderer));
+            var renderer = options.renderer ? {renderer: options.renderer} : {}, s = styles[f.properties._s] || {};
+            var fill = s.pointFillOpacity ? {fillOpacity: s.pointFillOpacity} : {};
+            return L.circleMarker(latlng, Object.assign({radius: 7}, s, fill, renderer));
         },
         onEachFeature: function (f, l) {
             // A string, not a function: streamlit-folium reads a clicked feature's tooltip content as text.
@@ -498,7 +559,13 @@ window.upBuild = function (raw, styles, canvas) {
             }
             if (!canvas) {
                 l.on('mouseover', function () { if (l.setStyle) { l.setStyle({weight: 8, opacity: 1}); } });
-                l.on('mouseout', function () { if (l.setStyle) { l.setStyle(styles[f.properties._s] || {}); } });
+                l.on('mouseout', function () {
+                    var s = styles[f.properties._s] || {};
+                    if (l.getLatLng && s.pointFillOpacity) {
+                        s = Object.assign({}, s, {fillOpacity: s.pointFillOpacity});
+                    }
+                    if (l.setStyle) { l.setStyle(s); }
+                });
             }
         }
     };
@@ -681,7 +748,8 @@ def prepare_layer(
     """Build every feature's browser string. Large layers take the lean, vectorised path. Over `budget`
     vertices (see fit_budget) the shapes are simplified for display; the frame is not changed."""
     stored = np.asarray(part.geometry.values, dtype=object)
-    reserve = 2 * int(_needs_split(part, stored).sum()) if len(part) else 0  # a split line gains two vertices
+    tracked = part["layer"].isin(options.layers.progress_layers()).to_numpy() if len(part) else np.zeros(0, bool)
+    reserve = 2 * int(_needs_split(part, stored, tracked).sum()) if len(part) else 0  # a split line: two more
     shown, cost, simplified = fit_budget(stored, max(0, budget - reserve))  # simplified: a new array, frame kept
     cost += reserve
     prepared = _prepare(part, shown, options, extra)
@@ -703,12 +771,17 @@ def _prepare(part: pd.DataFrame, geometries: np.ndarray, options: MapOptions, ex
         geometries = datum.convert_geometries(geometries, "wgs84", options.datum)
     decimals = 5 if large else 6  # ~1 m and ~0.1 m: beyond anything a screen shows of sketched shapes
     geometries = shapely.transform(geometries, lambda coords: coords.round(decimals))
+    registry = options.layers
+    tracked = part["layer"].isin(registry.progress_layers()).to_numpy()
     fills = part["status"].astype(object)
     if options.colour_by == "rating" and "rating" in part:
         fills = part["rating"].astype(object).where(part["rating"].notna(), fills)
+    if not tracked.all():  # a layer that does not track progress: its accent, whatever status a feature carries
+        accents = {name: ACCENT + _layer_def(registry, name).colour[1:].lower() for name in pd.unique(part["layer"])}
+        fills = fills.where(tracked, part["layer"].map(accents))
     codes = [part["layer"], fills, part["confidence"].fillna("approximate"), part["kind"]]
     prefix = _slug_columns([*codes, pd.Series(options.weight_scale, index=part.index)] + [part[name] for name in extra])
-    split = _needs_split(part, geometries)
+    split = _needs_split(part, geometries, tracked)
     features: list[str] = []
     rows: list[int] = []
     style_ids: list[str] = []
@@ -741,10 +814,11 @@ def _prepare(part: pd.DataFrame, geometries: np.ndarray, options: MapOptions, ex
     records = part.iloc[rows_needing_pieces].to_dict("records")  # per-row dicts only where needed: they are slow
     for index, record in zip(rows_needing_pieces, records, strict=True):
         row = display.clean(record)
-        props: dict[str, Any] = {"_tip": tooltip_html(row, options.lang)}
+        layer = _layer_def(registry, row.get("layer"))
+        props: dict[str, Any] = {"_tip": tooltip_html(row, options.lang, layer)}
         if not large:
-            props["_pop"] = popup_html(row, options.lang)
-        for piece, geom in _progress_pieces(row, geometries[index]):
+            props["_pop"] = popup_html(row, options.lang, layer)
+        for piece, geom in _progress_pieces(row, geometries[index], bool(tracked[index])):
             key = f"{prefix.iloc[index]}|{piece}"
             styles[key] = key
             props["_s"] = key
@@ -820,8 +894,11 @@ def style_table(
         if used is not None and style_id not in used:
             continue
         entry = style({"properties": {"_s": key}})
-        fill = key.split("|")[1]
-        entry["label"] = symbol_label(fill, options.lang)
+        layer, fill = key.split("|")[:2]
+        # The lean tooltip's second line: the status (or rating), or for a layer without progress its name.
+        accent = fill.startswith(ACCENT)
+        lang = options.lang
+        entry["label"] = layer_label(options.layers, layer, lang) if accent else symbol_label(fill, lang)
         styles[style_id] = entry
     return styles
 
@@ -843,14 +920,10 @@ def _names(part: pd.DataFrame, lang: str) -> list[str]:
     return [str(v) for v in chosen]
 
 
-def _needs_split(part: pd.DataFrame, geometries: np.ndarray) -> np.ndarray:
-    """Line works with reported progress: drawn as a completed share and a remainder."""
+def _needs_split(part: pd.DataFrame, geometries: np.ndarray, tracked: np.ndarray) -> np.ndarray:
+    """Line works with reported progress (in layers that track it): drawn as a completed share and a remainder."""
     lines = np.isin(shapely.get_type_id(geometries), (1, 5))  # LineString, MultiLineString
-    return (
-        lines
-        & part["layer"].isin(PROGRESS_LAYERS).to_numpy()
-        & pd.to_numeric(part["progress"], errors="coerce").notna().to_numpy()
-    )
+    return lines & tracked & pd.to_numeric(part["progress"], errors="coerce").notna().to_numpy()
 
 
 def _layer(part: pd.DataFrame, options: MapOptions, style: Any, extra: tuple[str, ...] = ()) -> StyledGeoJson:
@@ -899,15 +972,11 @@ def _script_json(value: Any) -> str:
     return _script_safe(_json(value))
 
 
-def _progress_pieces(props: dict[str, Any], geometry: Any) -> list[tuple[str, Any]]:
-    """[("whole", g)] or, for a line work with progress, [("done", first share), ("rest", remainder)]."""
+def _progress_pieces(props: dict[str, Any], geometry: Any, tracked: bool) -> list[tuple[str, Any]]:
+    """[("whole", g)] or, for a line work with progress (`tracked`: its layer tracks progress), [("done", first
+    share), ("rest", remainder)]."""
     share = props.get("progress")
-    if (
-        share is None
-        or props.get("layer") not in PROGRESS_LAYERS
-        or geometry is None
-        or geometry.geom_type not in ("LineString", "MultiLineString")
-    ):
+    if share is None or not tracked or geometry is None or geometry.geom_type not in ("LineString", "MultiLineString"):
         return [("whole", geometry)]
     share = min(max(float(share), 0.0), 100.0) / 100.0
     line = shapely.line_merge(geometry) if geometry.geom_type == "MultiLineString" else geometry
@@ -944,25 +1013,37 @@ def _style_parts(feature: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def tooltip_html(row: dict[str, Any], lang: str) -> str:
-    """Name (English readers also get the Chinese one), status, progress, rating, confidence mark, feature key."""
+def tooltip_html(row: Mapping[str, Any], lang: str, layer: LayerDef | None = None) -> str:
+    """Name (English readers also get the Chinese one), status, progress, rating, confidence mark, the layer's
+    attributes marked for tooltips, and last the feature key (the click hook reads the last key). A layer that does
+    not track progress shows its name instead of a status. Without `layer`: a layer that tracks progress, no
+    attributes."""
     tag = display.confidence_tag(row.get("confidence"), lang)
     tag_html = f' <span class="up-tag up-{escape(row.get("confidence"))}">{escape(tag)}</span>' if tag else ""
     # English readers also see the official Chinese name; the Chinese UI carries no English (issue 17).
     other = row.get("name_zh") if lang == "en" else None
     other_html = f'<div class="up-sub">{escape(other)}</div>' if other else ""
-    colour = display.status_colour(row.get("status"))
-    status = symbol_label(row.get("status"), lang)  # a symbol as well as the colour dot: never colour alone
+    if layer is None or layer.tracks_progress:
+        colour = display.status_colour(row.get("status"))
+        status = symbol_label(row.get("status"), lang)  # a symbol as well as the colour dot: never colour alone
+        state = (
+            f'<div><span class="up-dot" style="background:{colour}"></span>{status}'
+            f" · {escape(t('field.progress', lang))} {escape(display.progress_text(row.get('progress'), lang))}</div>"
+        )
+    else:
+        dot = f'<span class="up-dot" style="background:{escape(layer.colour)}"></span>'
+        state = f"<div>{dot}{escape(layer.name(lang))}</div>"
     rating = ""
-    if row.get("rating"):
+    if row.get("rating") and (layer is None or layer.tracks_progress):
         dot = progress.RATING_COLOURS.get(row["rating"], "#999")
         rating_text = symbol_label(row["rating"], lang)
         rating = f'<div><span class="up-dot" style="background:{dot}"></span>{rating_text}</div>'
+    attributes = "".join(
+        f'<div class="up-attr"><span class="up-attr-name">{escape(name)}</span> {escape(value)}</div>'
+        for _, name, value in attribute_rows(row, layer, lang, "tooltip")
+    )
     return (
-        f'<div class="up-name">{escape(display.name(row, lang))}{tag_html}</div>{other_html}'
-        f'<div><span class="up-dot" style="background:{colour}"></span>{status}'
-        f" · {escape(t('field.progress', lang))} {escape(display.progress_text(row.get('progress'), lang))}</div>"
-        f"{rating}"
+        f'<div class="up-name">{escape(display.name(row, lang))}{tag_html}</div>{other_html}{state}{rating}{attributes}'
         f'<div class="up-key">{escape(t("field.id", lang))} {escape(row.get("layer"))}/{escape(row.get("id"))}</div>'
     )
 
@@ -980,14 +1061,19 @@ POPUP_FIELDS = (
 )
 
 
-def popup_html(row: dict[str, Any], lang: str) -> str:
-    """The compact card on the map; the full record (with notes) is in the details panel beside it."""
+def popup_html(row: Mapping[str, Any], lang: str, layer: LayerDef | None = None) -> str:
+    """The compact card on the map (with the layer's detail attributes: an exported map has no details panel);
+    the full record (with notes) is in the details panel beside it."""
     rows = "".join(
         f"<tr><th>{escape(key)}</th><td>{escape(value)}</td></tr>"
-        for field, key, value in display.details(row, lang)
+        for field, key, value in _canonical_rows(row, lang, layer)
         if field in POPUP_FIELDS
     )
-    if row.get("rating_reason"):
+    rows += "".join(
+        f"<tr><th>{escape(key)}</th><td>{escape(value)}</td></tr>"
+        for _, key, value in attribute_rows(row, layer, lang, "details", limit=POPUP_TEXT_LIMIT)
+    )
+    if row.get("rating_reason") and (layer is None or layer.tracks_progress):
         rows += (
             f"<tr><th>{escape(t('field.rating', lang))}</th>"
             f"<td>{escape(label('rating', row.get('rating'), lang))}: {escape(row['rating_reason'])}</td></tr>"
@@ -998,7 +1084,120 @@ def popup_html(row: dict[str, Any], lang: str) -> str:
     return f'<table class="up-table">{rows}</table>{warning}'
 
 
+# --- a feature's record: canonical fields, then the layer's own attributes ---------------------------------------
+
+TOOLTIP_TEXT_LIMIT = 80  # characters of one attribute value in a tooltip (the details panel has it whole)
+POPUP_TEXT_LIMIT = 300
+# Canonical fields that only mean something in a layer that tracks progress: elsewhere shown only when filled.
+PROGRESS_ONLY_FIELDS = frozenset({"status", "progress", "start_date", "end_date", "investment_yi"})
+
+
+def details_rows(row: Mapping[str, Any], lang: str, registry: Registry | None = None) -> list[tuple[str, str, str]]:
+    """(field, label, value) for the details panel: the canonical fields (the layer named as the registry names
+    it), then the layer's attributes marked for details in their declared order, then the feature key. Plain
+    text: escape before HTML."""
+    registry = registry if registry is not None else _builtin()
+    row = display.clean(row)
+    layer = _layer_def(registry, row.get("layer"))
+    rows = _canonical_rows(row, lang, layer)
+    key = [entry for entry in rows if entry[0] == "id"]
+    rows = [entry for entry in rows if entry[0] != "id"]
+    return rows + attribute_rows(row, layer, lang, "details") + key
+
+
+def status_line(row: Mapping[str, Any], lang: str, registry: Registry | None = None) -> tuple[str, str]:
+    """(colour, escaped HTML) of the line under a feature's name in the details panel: status and progress, or for
+    a layer that does not track progress the layer's name in its accent."""
+    registry = registry if registry is not None else _builtin()
+    row = display.clean(row)
+    layer = _layer_def(registry, row.get("layer"))
+    if layer.tracks_progress:
+        progress_text = escape(display.progress_text(row.get("progress"), lang))
+        return display.status_colour(row.get("status")), f"{symbol_label(row.get('status'), lang)} · {progress_text}"
+    return layer.colour, escape(layer.name(lang))
+
+
+def _canonical_rows(row: Mapping[str, Any], lang: str, layer: LayerDef | None) -> list[tuple[str, str, str]]:
+    rows = display.details(row, lang)
+    if layer is None:
+        return rows
+    out = []
+    for field, key, value in rows:
+        if field == "layer":
+            value = layer.name(lang)
+        elif field in PROGRESS_ONLY_FIELDS and not layer.tracks_progress and _blank(row.get(field)):
+            continue  # "not reported" would suggest a figure this layer never has
+        out.append((field, key, value))
+    return out
+
+
+def attribute_rows(
+    row: Mapping[str, Any], layer: LayerDef | None, lang: str, where: str = "details", limit: int | None = None
+) -> list[tuple[str, str, str]]:
+    """(name, label, value) of the layer's open attributes shown `where` ("tooltip", "details" or "table": the
+    FieldDef flags), in declared order; labels in the reader's language, enum values by their labels, dates and
+    numbers formatted, JSON compact. Plain text, not escaped. Empty values: left out of tooltips, "—" elsewhere."""
+    if layer is None:
+        return []
+    limit = TOOLTIP_TEXT_LIMIT if limit is None and where == "tooltip" else limit
+    out = []
+    for spec in layer.fields:
+        if not getattr(spec, where, False):
+            continue
+        value = row.get(spec.name)
+        if _blank(value):
+            if where != "tooltip":
+                out.append((spec.name, spec.label(lang), "—"))
+            continue
+        out.append((spec.name, spec.label(lang), _shorten(attribute_text(value, spec, lang), limit)))
+    return out
+
+
+def attribute_text(value: Any, spec: FieldDef, lang: str) -> str:
+    """One attribute value as people read it (plain text)."""
+    if _blank(value):
+        return "—"
+    if spec.type == "enum":
+        return spec.option_label(value, lang)
+    if spec.type == "boolean" and isinstance(value, (bool, np.bool_)):
+        return t("maplayers.yes" if value else "maplayers.no", lang)
+    numeric = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if spec.type == "number" and numeric:
+        return _number_text(value)
+    if spec.type == "date":
+        return fieldtypes.date_text(value) or str(value)
+    if isinstance(value, (dict, list, tuple)):
+        try:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+def _number_text(value: Any) -> str:
+    number = float(value)
+    if not np.isfinite(number):
+        return str(value)
+    if number.is_integer() and abs(number) < 1e15:
+        return f"{int(number):,}"
+    return f"{number:,.6f}".rstrip("0").rstrip(".")
+
+
+def _shorten(text: str, limit: int | None) -> str:
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _blank(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    return isinstance(value, str) and not value.strip()
+
+
 def _fill_colour(fill: str) -> str:
+    if fill.startswith(ACCENT) and re.fullmatch(r"[0-9a-f]{6}", fill[len(ACCENT) :]):
+        return "#" + fill[len(ACCENT) :]
     return progress.RATING_COLOURS.get(fill) or display.status_colour(fill)
 
 
@@ -1006,7 +1205,7 @@ def _overlay_style(feature: dict[str, Any]) -> dict[str, Any]:
     props = _style_parts(feature)
     colour = _fill_colour(props["fill"])
     confidence = props["confidence"]
-    weight = LINE_WEIGHT.get(props["layer"], 3) * props["scale"]
+    weight = LINE_WEIGHT * props["scale"]
     style = {
         "color": colour,
         "weight": weight,
@@ -1021,17 +1220,20 @@ def _overlay_style(feature: dict[str, Any]) -> dict[str, Any]:
         style.update(weight=weight + 2)
     elif props["piece"] == "rest":  # the unfinished part: thin and light, so it never reads as "approximate"
         style.update(weight=weight * REMAINING_WEIGHT, opacity=REMAINING_OPACITY)
-    if props["layer"] == "layout":  # areas sit under everything else: outline first, faint fill
-        purple = "#6a51a3" if props["fill"] in schema.STATUSES else colour
-        style.update(weight=2.5 * props["scale"], fillOpacity=style["fillOpacity"] / 2, color=purple, fillColor=purple)
+    if props["fill"].startswith(ACCENT):  # a layer without progress: its areas sit under the works, outline first
+        weight = ACCENT_WEIGHT * props["scale"]
+        style.update(weight=weight, fillOpacity=style["fillOpacity"] / 2, pointFillOpacity=ACCENT_POINT_FILL)
     return style
 
 
 def _context_style(feature: dict[str, Any]) -> dict[str, Any]:
     props = _style_parts(feature)
-    style = dict(CONTEXT_STYLES.get(props["kind"], {"color": "#777777", "weight": 2}))
+    # The shipped base map's kinds have their own quiet styles; anything else in a base layer takes its accent.
+    accent = _fill_colour(props["fill"]) if props["fill"].startswith(ACCENT) else "#777777"
+    fallback = {"color": accent, "weight": 2, "fillColor": accent, "fillOpacity": 0.12}
+    style = dict(CONTEXT_STYLES.get(props["kind"], fallback))
     style["weight"] = style.get("weight", 2) * props["scale"]
-    style["className"] = f"up-l-context up-k-{props['kind']}"
+    style["className"] = f"up-l-{props['layer']} up-k-{props['kind']}"
     if props["kind"] == "boundary":
         style["dashArray"] = BOUNDARY_DASH
     elif props["confidence"] == "placeholder":
@@ -1082,8 +1284,11 @@ def symbol_label(code: Any, lang: str) -> str:
     return f"{symbol} {escape(label('status', code, lang))}" if symbol else escape(label("status", code, lang))
 
 
-def legend_html(lang: str, colour_by: str = "status") -> str:
-    """Every colour, symbol and line style on the map, each with the one thing it means."""
+def legend_html(lang: str, colour_by: str = "status", registry: Registry | None = None) -> str:
+    """Every colour, symbol and line style on the map, each with the one thing it means, and every layer of the
+    registry (archived ones are not on the map) in its order: a layer that tracks progress is coloured by status,
+    any other by its accent."""
+    layers = registry if registry is not None else _builtin()
     if colour_by == "rating":
         title = t("legend.rating", lang)
         entries = [(r, progress.RATING_COLOURS[r]) for r in progress.RATINGS]
@@ -1111,15 +1316,33 @@ def legend_html(lang: str, colour_by: str = "status") -> str:
         )
         for k in CONTEXT_LEGEND
     )
+    bases = "".join(_layer_sample(layer, lang) for layer in layers.active() if layer.role == "base")
+    overlays = "".join(_layer_sample(layer, lang) for layer in layers.active() if layer.role == "overlay")
     return (
         f'<div class="up-legend-title">{escape(t("legend.title", lang))}</div>'
         f'<div class="up-legend-sub">{escape(title)}</div>{swatches}'
         '<div class="up-legend-grid"><div>'  # two columns: the legend stays as short as it was
         f'<div class="up-legend-sub">{escape(t("a11y.legend.lines", lang))}</div>{lines}</div><div>'
-        f'<div class="up-legend-sub">{escape(t("a11y.legend.base", lang))}</div>{base}'
-        f'<div class="up-legend-sub">{escape(t("legend.layout", lang))}</div>'
-        + _area_sample("#6a51a3", "#6a51a3", t("legend.layout_area", lang), opacity=0.5)
-        + f'</div></div><div class="up-legend-note">{escape(t("legend.note", lang))}</div>'
+        f'<div class="up-legend-sub">{escape(t("a11y.legend.base", lang))}</div>{base}{bases}'
+        f'<div class="up-legend-sub">{escape(t("maplayers.legend_layers", lang))}</div>{overlays}'
+        f'</div></div><div class="up-legend-note">{escape(t("legend.note", lang))}</div>'
+    )
+
+
+def _layer_sample(layer: LayerDef, lang: str) -> str:
+    """A layer's legend entry: the three status colours for a layer coloured by status, else its accent."""
+    css_id = escape(layer.id)
+    if layer.tracks_progress:
+        stops = [display.status_colour(s) for s in schema.STATUSES]
+        gradient = f"linear-gradient(90deg,{stops[0]} 0 33%,{stops[1]} 33% 67%,{stops[2]} 67%)"
+        return (
+            f'<div class="up-legend-layer up-legend-layer-{css_id}" title="{escape(t("maplayers.by_status", lang))}">'
+            f'<span class="up-swatch" style="background:{gradient}"></span>{escape(layer.name(lang))}</div>'
+        )
+    colour = escape(layer.colour)
+    return (
+        f'<div class="up-legend-layer up-legend-layer-{css_id}"><span class="up-swatch" style="background:{colour};'
+        f'border:1px solid {colour};opacity:0.75"></span>{escape(layer.name(lang))}</div>'
     )
 
 
@@ -1407,6 +1630,9 @@ html .folium-map, html .leaflet-container {{ background: {MAP_BACKGROUND};
 .up-name {{ font-weight: 700; font-size: 13.5px; }}
 .up-sub {{ color: #555; font-size: 12px; }}
 .up-key {{ color: #595959; font-size: 10.5px; margin-top: 2px; font-family: monospace; }}
+.up-attr {{ font-size: 12px; max-width: 22em; white-space: normal; overflow-wrap: anywhere; }}
+.up-attr-name {{ color: #555; }}
+.up-legend-layer {{ white-space: nowrap; }}
 .up-tag {{ display: inline-block; font-size: 11px; font-weight: 600; padding: 0 4px; border-radius: 3px;
   margin-left: 4px; border: 1px dashed #8a1c1c; color: #8a1c1c; }}
 .up-tag.up-placeholder {{ border-style: dotted; background: #fff3cd; }}

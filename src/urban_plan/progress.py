@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from urban_plan import display, schema
+from urban_plan import display, frame, schema
 from urban_plan.i18n import label, t
+from urban_plan.registry import Registry
 from urban_plan.store import LayerStore
 
 RATINGS: tuple[str, ...] = ("green", "yellow", "red", "missing")
@@ -184,13 +185,16 @@ def _reason_texts(
 
 
 def state_on(store: LayerStore, on: dt.date | None) -> dict[str, Any]:
-    """For each layer, the version in effect on a date (None: nothing published by then)."""
-    return {layer: (store.effective(layer, on) if on else store.current(layer)) for layer in schema.LAYER_IDS}
+    """For each active layer of the store's registry, in display order, the version in effect on a date (None:
+    nothing published by then). Archived layers are left out, as everywhere but the history."""
+    layers = store.registry().ids()
+    return {layer: (store.effective(layer, on) if on else store.current(layer)) for layer in layers}
 
 
-def compare(before: pd.DataFrame, after: pd.DataFrame, lang: str) -> pd.DataFrame:
+def compare(before: pd.DataFrame, after: pd.DataFrame, lang: str, registry: Registry | None = None) -> pd.DataFrame:
     """What changed from one date's features to another's: appeared, disappeared, status changed, advanced,
-    slipped (progress down or planned completion later), or other field changes. One row per changed feature."""
+    slipped (progress down or planned completion later), or other field changes (open attributes too, named by
+    their labels in the registry). One row per changed feature."""
     columns = ["layer", "id", "name", "change", "detail"]
     key = ["layer", "id"]
     old = {(r["layer"], r["id"]): display.clean(r) for r in before.to_dict("records")} if len(before) else {}
@@ -198,9 +202,10 @@ def compare(before: pd.DataFrame, after: pd.DataFrame, lang: str) -> pd.DataFram
     rows = []
     for k, row in new.items():
         if k not in old:
-            rows.append((*k, display.name(row, lang), "appeared", label("status", row.get("status"), lang)))
+            status = label("status", row["status"], lang) if row.get("status") else ""  # a school has none
+            rows.append((*k, display.name(row, lang), "appeared", status))
             continue
-        change, detail = _change(old[k], row, lang)
+        change, detail = _change(old[k], row, lang, registry)
         if change:
             rows.append((*k, display.name(row, lang), change, detail))
     for k, row in old.items():
@@ -217,12 +222,14 @@ def compare(before: pd.DataFrame, after: pd.DataFrame, lang: str) -> pd.DataFram
 SUMMARY_FIELDS = ("status", "progress", "start_date", "end_date", "investment_yi", "confidence", "name_zh")
 
 
-def changed_features(before: pd.DataFrame, after: pd.DataFrame, lang: str) -> pd.DataFrame:
+def changed_features(
+    before: pd.DataFrame, after: pd.DataFrame, lang: str, registry: Registry | None = None
+) -> pd.DataFrame:
     """The features behind `compare`, with `change` and `detail` columns and a geometry to highlight (the
     earlier one for features that disappeared). Empty when nothing changed."""
     import geopandas as gpd
 
-    table = compare(before, after, lang)
+    table = compare(before, after, lang, registry)
     keyed = {(r["layer"], r["id"]): r for r in [*before.to_dict("records"), *after.to_dict("records")]}
     rows = [{**keyed[(r.layer, r.id)], "change": r.change, "detail": r.detail} for r in table.itertuples()]
     if not rows:
@@ -230,8 +237,11 @@ def changed_features(before: pd.DataFrame, after: pd.DataFrame, lang: str) -> pd
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
 
 
-def _change(old: dict[str, Any], new: dict[str, Any], lang: str) -> tuple[str | None, str]:
-    fields = [f for f in schema.FIELDS if f != "id" and old.get(f) != new.get(f)]
+def _change(
+    old: dict[str, Any], new: dict[str, Any], lang: str, registry: Registry | None = None
+) -> tuple[str | None, str]:
+    names = [*schema.FIELDS, *dict.fromkeys(n for n in (*old, *new) if n not in _NOT_COMPARED)]
+    fields = [f for f in names if f != "id" and not _same(old.get(f), new.get(f))]
     if not fields:
         return None, ""
     parts = [
@@ -239,7 +249,12 @@ def _change(old: dict[str, Any], new: dict[str, Any], lang: str) -> tuple[str | 
         for f in fields
         if f in SUMMARY_FIELDS
     ]
-    others = [label("field", f, lang) for f in fields if f not in SUMMARY_FIELDS]
+    layer = new.get("layer") or old.get("layer")
+    others = [
+        label("field", f, lang) if f in schema.FIELDS else attribute_label(registry, layer, f, lang)
+        for f in fields
+        if f not in SUMMARY_FIELDS
+    ]
     if others:
         parts.append(t("change.updated", lang, fields=t("filters.list_separator", lang).join(others)))
     detail = "; ".join(parts)
@@ -252,6 +267,20 @@ def _change(old: dict[str, Any], new: dict[str, Any], lang: str) -> tuple[str | 
     if new_p is not None and (old_p is None or new_p > old_p):
         return "advanced", detail
     return "other", detail
+
+
+# Frame columns that are not a feature's data: the layer, the shape, what the app computed.
+_NOT_COMPARED = frozenset({*frame.COLUMNS, "geometry", *frame.DERIVED_COLUMNS})
+
+
+def attribute_label(registry: Registry | None, layer: Any, name: str, lang: str) -> str:
+    """An open attribute's label in the reader's language (its name when the registry does not know it)."""
+    return registry.field_label(layer if isinstance(layer, str) else None, name, lang) if registry else name
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values; a missing attribute (None, or NaN where another layer's column is empty) equals None."""
+    return (display.clean({"v": a}).get("v")) == (display.clean({"v": b}).get("v"))
 
 
 @dataclass(frozen=True)

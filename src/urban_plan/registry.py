@@ -35,7 +35,7 @@ MAX_NAME_LENGTH = 60
 MAX_LAYERS = 60
 MAX_FIELDS = 200
 # Accents for new layers, in turn: dark enough for white text, apart from the status colours and the shipped ones.
-NEW_LAYER_COLOURS = ("#00695c", "#8e24aa", "#5d4037", "#283593", "#ad1457", "#2e7d32", "#4e342e", "#37474f")
+NEW_LAYER_COLOURS = ("#8e24aa", "#ad1457", "#00838f", "#827717", "#283593", "#5d4037", "#4e342e", "#37474f")
 
 
 class RegistryError(ValueError):
@@ -289,11 +289,19 @@ def check_field(f: FieldDef) -> None:
         if not isinstance(flag, bool):
             raise RegistryError("bad_flag", id=name)
     if f.type == "enum":
+        if not all(isinstance(o, tuple) and len(o) == 3 for o in f.options):
+            raise RegistryError("bad_enum", field=name, max=fieldtypes.MAX_ENUM_OPTIONS)
         values = [v for v, _, _ in f.options]
-        if not values or len(values) > fieldtypes.MAX_ENUM_OPTIONS or len(set(values)) != len(values):
+        if not all(isinstance(v, str) and v.strip() and v == v.strip() and len(v) <= 200 for v in values):
             raise RegistryError("bad_enum", field=name, max=fieldtypes.MAX_ENUM_OPTIONS)
-        if not all(isinstance(v, str) and v.strip() and len(v) <= 200 for v in values):
+        if not values or len(values) > fieldtypes.MAX_ENUM_OPTIONS:
             raise RegistryError("bad_enum", field=name, max=fieldtypes.MAX_ENUM_OPTIONS)
+        if len(set(values)) != len(values):
+            duplicate = next(v for v in values if values.count(v) > 1)
+            raise RegistryError("duplicate_option", field=name, found=duplicate)
+        for _, zh, en in f.options:
+            if not (isinstance(zh, str) and isinstance(en, str)) or max(len(zh), len(en)) > MAX_NAME_LENGTH:
+                raise RegistryError("bad_field_label", field=name, max=MAX_NAME_LENGTH)
     elif f.options:
         raise RegistryError("options_need_enum", field=name)
 
@@ -313,15 +321,18 @@ def add_layer(
     colour: str | None = None,
     fields: Iterable[FieldDef] = (),
 ) -> Registry:
-    layer_id = (layer_id or "").strip()
+    layer_id = layer_id.strip() if isinstance(layer_id, str) else ""
     if layer_id in registry:
-        raise RegistryError("id_exists", id=layer_id)
+        existing = registry[layer_id]
+        raise RegistryError("id_exists", id=layer_id, name=existing.name_zh, archived=existing.archived)
     if layer_id.lower() in RESERVED_IDS:
         raise RegistryError("id_reserved", id=layer_id)
     if not ID_PATTERN.fullmatch(layer_id):
-        raise RegistryError("bad_id", id=layer_id[:40])
+        raise RegistryError("bad_id", id=layer_id.encode("unicode_escape").decode()[:40])
     if len(registry.layers) >= MAX_LAYERS:
         raise RegistryError("too_many_layers", max=MAX_LAYERS)
+    if role not in ROLES:  # before the order below, which is counted per role
+        raise RegistryError("bad_role", id=layer_id, found=str(role)[:20])
     used = {layer.colour.lower() for layer in registry.layers}
     colour = colour or next((c for c in NEW_LAYER_COLOURS if c not in used), NEW_LAYER_COLOURS[0])
     order = max((layer.order for layer in registry.layers if layer.role == role), default=0) + 10
@@ -338,6 +349,7 @@ def add_layer(
         tuple(fields),
     )
     check_layer(layer)
+    _check_names_unique(registry, layer)
     return Registry((*registry.layers, layer))
 
 
@@ -352,8 +364,15 @@ def edit_layer(registry: Registry, layer_id: str, **changes: Any) -> Registry:
         raise RegistryError("not_editable", field=", ".join(sorted(unknown)))
     clean = {k: (v.strip() if isinstance(v, str) else v) for k, v in changes.items() if v is not None}
     if "families" in clean:
+        if isinstance(clean["families"], str):  # "point,line" from a form or the command line
+            clean["families"] = [x.strip() for x in clean["families"].split(",") if x.strip()]
         clean["families"] = frozenset(clean["families"])
-    return _replace(registry, dataclasses.replace(layer, **clean))
+    edited = dataclasses.replace(layer, **clean)
+    if edited == layer:
+        raise RegistryError("no_change", id=layer_id)
+    check_layer(edited)
+    _check_names_unique(registry, edited)
+    return _replace(registry, edited)
 
 
 def set_archived(registry: Registry, layer_id: str, archived: bool) -> Registry:
@@ -364,16 +383,32 @@ def set_archived(registry: Registry, layer_id: str, archived: bool) -> Registry:
 
 
 def move(registry: Registry, layer_id: str, step: int) -> Registry:
-    """Move a layer up (-1) or down (+1) among the active layers; orders are renumbered 10, 20, 30 …"""
+    """Move a layer up (-1) or down (+1) among the active layers. Only the moved layer's order changes when
+    there is room between its new neighbours (so an editor of that layer alone may move it); otherwise every
+    active layer is renumbered 10, 20, 30 …"""
     ordered = list(registry.active())
     index = next((i for i, layer in enumerate(ordered) if layer.id == layer_id), None)
     if index is None:
+        if _existing(registry, layer_id).archived:
+            raise RegistryError("is_archived", id=layer_id)
         raise RegistryError("no_such_layer", id=layer_id)
+    if not isinstance(step, int) or isinstance(step, bool) or step == 0:
+        raise RegistryError("bad_step", id=layer_id, found=str(step)[:20])
     target = max(0, min(len(ordered) - 1, index + step))
-    ordered.insert(target, ordered.pop(index))
-    renumbered = {layer.id: (i + 1) * 10 for i, layer in enumerate(ordered)}
+    if target == index:
+        raise RegistryError("cannot_move", id=layer_id)
+    layer = ordered.pop(index)
+    ordered.insert(target, layer)
+    before = ordered[target - 1].order if target > 0 else None
+    after = ordered[target + 1].order if target + 1 < len(ordered) else None
+    low = before if before is not None else (after - 20 if after is not None else 0)
+    high = after if after is not None else low + 20
+    middle = (low + high) // 2
+    if high - low >= 2 and -10_000 <= middle <= 10_000:  # a free order strictly between the neighbours
+        return _replace(registry, dataclasses.replace(layer, order=middle))
+    renumbered = {each.id: (i + 1) * 10 for i, each in enumerate(ordered)}
     return Registry(
-        tuple(dataclasses.replace(layer, order=renumbered.get(layer.id, layer.order)) for layer in registry.layers)
+        tuple(dataclasses.replace(each, order=renumbered.get(each.id, each.order)) for each in registry.layers)
     )
 
 
@@ -398,29 +433,65 @@ def declare_fields(registry: Registry, layer_id: str, fields: Iterable[FieldDef]
     return _replace(registry, dataclasses.replace(layer, fields=tuple(out)))
 
 
-def edit_field(
-    registry: Registry, layer_id: str, name: str, values: Iterable[Any] = (), **changes: Any
-) -> Registry:
-    """Change an attribute's labels, type, options, required-ness or where it shows. `values` are the values the
-    layer holds now: a type (or option list) they do not fit is refused, naming the first value that does not."""
+FIELD_EDITABLE = ("label_zh", "label_en", "type", "required", "options", "tooltip", "details", "table")
+
+
+def edit_field(registry: Registry, layer_id: str, name: str, values: Iterable[Any] = (), **changes: Any) -> Registry:
+    """Change an attribute's labels, type, options, required-ness or where it shows (its name is the column name
+    in the stored data and never changes). `values` are the values the layer holds now: a type (or option list)
+    they do not fit is refused, naming the first value that does not. A field made an enum without options gets
+    its current values as options."""
     layer = _existing(registry, layer_id)
     old = layer.field(name)
     if old is None:
         raise RegistryError("no_such_field", id=layer_id, field=name)
-    if "options" in changes and changes["options"] is not None:
-        changes["options"] = tuple(tuple(o) for o in changes["options"])
-    new = dataclasses.replace(old, **{k: v for k, v in changes.items() if v is not None})
+    unknown = set(changes) - set(FIELD_EDITABLE)
+    if unknown:
+        raise RegistryError("field_not_editable", field=name, found=", ".join(sorted(unknown)))
+    changes = {k: v for k, v in changes.items() if v is not None}
+    values = list(values)
+    if "options" in changes:
+        changes["options"] = _options(name, changes["options"])
+    new = dataclasses.replace(old, **changes)
     if new.type != "enum" and new.options:
         new = dataclasses.replace(new, options=())
+    if new.type == "enum" and not new.options:
+        present = [v.strip() if isinstance(v, str) else v for v in values if not fieldtypes.is_blank(v)]
+        if not all(isinstance(v, str) for v in present):
+            bad = next(v for v in present if not isinstance(v, str))
+            raise RegistryError("type_does_not_fit", field=name, type="enum", found=str(bad)[:80])
+        new = dataclasses.replace(new, options=tuple((v, v, v) for v in dict.fromkeys(present)))
+    if new == old:
+        raise RegistryError("no_change", id=f"{layer_id}.{name}")
     check_field(new)
-    values = list(values)
     for value in values:
-        if not fieldtypes.fits(value, new.type, new.option_values()):
-            raise RegistryError("type_does_not_fit", field=name, type=new.type, found=str(value)[:80])
+        if fieldtypes.fits(value, new.type, new.option_values()):
+            continue
+        if new.type == "enum" and isinstance(value, str) and old.type == "enum":
+            raise RegistryError("option_in_use", field=name, found=value[:80])
+        raise RegistryError("type_does_not_fit", field=name, type=new.type, found=str(value)[:80])
     if new.required and any(fieldtypes.is_blank(v) for v in values):
         raise RegistryError("required_has_blanks", field=name)
     fields = tuple(new if f.name == name else f for f in layer.fields)
     return _replace(registry, dataclasses.replace(layer, fields=fields))
+
+
+def _options(name: str, options: Any) -> tuple[tuple[str, str, str], ...]:
+    """Enum options from a form or a payload: (value, zh, en) triples, {"value", "label_zh", "label_en"} rows, or
+    bare values (their own labels)."""
+    out = []
+    try:
+        for option in options:
+            if isinstance(option, str):
+                option = (option, option, option)
+            elif isinstance(option, Mapping):
+                option = (option["value"], option.get("label_zh") or "", option.get("label_en") or "")
+            value, zh, en = option
+            value = value.strip() if isinstance(value, str) else value
+            out.append((value, zh.strip() if isinstance(zh, str) else zh, en.strip() if isinstance(en, str) else en))
+    except (TypeError, ValueError, KeyError) as exc:
+        raise RegistryError("bad_enum", field=name, max=fieldtypes.MAX_ENUM_OPTIONS) from exc
+    return tuple(out)
 
 
 def propose_fields(names: Iterable[str], columns: Mapping[str, list[Any]]) -> tuple[FieldDef, ...]:
@@ -440,12 +511,20 @@ def propose_fields(names: Iterable[str], columns: Mapping[str, list[Any]]) -> tu
     return tuple(out)
 
 
-def slug(text: str) -> str:
-    """A layer id proposal from an English name ("Primary schools" -> primary_schools)."""
-    base = re.sub(r"[^a-z0-9]+", "_", (text or "").lower()).strip("_")
-    if not base or not base[0].isalpha():
-        base = f"layer_{base}".strip("_")
-    return base[:32]
+def slug(text: str, taken: Iterable[str] = ()) -> str:
+    """A valid, free layer id proposal from a name ("Primary schools" -> primary_schools; 学校 -> layer_1): never
+    reserved, never one in `taken` (pass the registry's ids)."""
+    used = set(taken) | RESERVED_IDS
+    base = re.sub(r"[^a-z0-9]+", "_", (text or "").lower()).strip("_")[:32].strip("_")
+    if base and not base[0].isalpha():
+        base = f"layer_{base}"[:32].strip("_")
+    if base and ID_PATTERN.fullmatch(base) and base not in used:
+        return base
+    stem = (base or "layer")[:28].rstrip("_")
+    number = 1
+    while f"{stem}_{number}" in used:
+        number += 1
+    return f"{stem}_{number}"
 
 
 def _existing(registry: Registry, layer_id: str) -> LayerDef:
@@ -458,3 +537,13 @@ def _existing(registry: Registry, layer_id: str) -> LayerDef:
 def _replace(registry: Registry, layer: LayerDef) -> Registry:
     check_layer(layer)
     return Registry(tuple(layer if existing.id == layer.id else existing for existing in registry.layers))
+
+
+def _check_names_unique(registry: Registry, layer: LayerDef) -> None:
+    """Two layers called 学校 could not be told apart in the legend, the filters or the history."""
+    for other in registry.layers:
+        if other.id == layer.id:
+            continue
+        for mine, theirs in ((layer.name_zh, other.name_zh), (layer.name_en, other.name_en)):
+            if mine.strip().casefold() == theirs.strip().casefold():
+                raise RegistryError("name_exists", name=mine, other=other.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import collections
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -83,7 +84,10 @@ class VersionInfo:
         return dt.date.fromisoformat(self.as_of)
 
 
-DOCUMENTS: dict[str, Callable[[Any], list[str]]] = {**documents.VALIDATORS, registry.COLLECTION: registry.validate_payload}
+DOCUMENTS: dict[str, Callable[[Any], list[str]]] = {
+    **documents.VALIDATORS,
+    registry.COLLECTION: registry.validate_payload,
+}
 
 
 def known_collections(layer_store: LayerStore | None = None) -> tuple[str, ...]:
@@ -172,6 +176,10 @@ class LayerStore(abc.ABC):
             _check_registry_rights(actor, layers, payload)
         elif not actor.may_write(collection):
             raise PermissionDenied("not_allowed", user=actor.name, collection=collection)
+        if collection == registry.COLLECTION and not registry.validate_payload(payload):
+            dropped = set(layers.ids(archived=True)) - set(registry.Registry.from_payload(payload).ids(archived=True))
+            if dropped:  # a layer leaves the registry only by being archived: its history must stay reachable
+                raise InvalidPayload("layer_removed", collection=", ".join(sorted(dropped)))
         if collection in layers and layers[collection].archived:
             raise InvalidPayload("layer_archived", collection=collection)
         as_of = as_of or dt.date.today()
@@ -224,8 +232,14 @@ class LayerStore(abc.ABC):
         message: str = "",
         as_of: dt.date | None = None,
     ) -> VersionInfo:
-        """Publish an old version again as a new one; history is never rewritten."""
+        """Publish an old version again as a new one; history is never rewritten. For the layer registry, layers
+        added since version `to` stay in it, archived: their data and history stay reachable, their ids taken."""
         old = self.load(collection, to)
+        if collection == registry.COLLECTION:
+            kept = registry.Registry.from_payload(old)
+            added = [layer for layer in self.registry().layers if layer.id not in kept]
+            old = registry.Registry(kept.layers + tuple(dataclasses.replace(x, archived=True) for x in added))
+            old = old.to_payload()
         return self.publish(
             collection,
             old,

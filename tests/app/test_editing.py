@@ -126,7 +126,7 @@ def test_an_editor_limited_to_other_layers_cannot_choose_this_one(app, password_
     at = with_editor(app(), password_hash, layers=["roads"]).run()
     log_in(at)
     at.switch_page("app_pages/upload.py").run()
-    assert at.selectbox[0].options == ["新改扩建道路"]
+    assert at.selectbox(key="upload_target").options == ["新改扩建道路"]  # no other layer, no "new layer"
 
 
 def test_a_rejected_upload_explains_itself_and_changes_nothing(app, password_hash: str, data_dir: Path) -> None:

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from tests.e2e import harness
-from urban_plan import export, filters, frame, mapping, progress, schema
-from urban_plan.i18n import label
+from urban_plan import export, filters, frame, mapping, progress
 from urban_plan.store import FileLayerStore
 
 LAYER_COUNTS = {"context": 6, "layout": 4, "projects": 5, "rail": 5, "roads": 9}
@@ -22,16 +21,18 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The current view of the shipped data, written where nothing else is: no assets folder beside it."""
     store = FileLayerStore(harness.ROOT / "geodata")
     versions = progress.state_on(store, None)
+    layers = store.registry()
     context = frame.collection_frame(store.load("context", versions["context"].number), "context")
-    overlays = frame.layers_frame({layer: store.load(layer, versions[layer].number) for layer in schema.OVERLAY_LAYERS})
+    overlays = frame.layers_frame({layer: store.load(layer, versions[layer].number) for layer in layers.overlays()})
     assert {"context": len(context), **overlays["layer"].value_counts().to_dict()} == LAYER_COUNTS
     html = export.standalone_html(
         context,
         progress.rate_frame(overlays, dt.date.today(), "zh"),
         options=mapping.MapOptions(lang="zh"),
         title=TITLE,
-        as_of_line=export.as_of_line(None, filters.Criteria(), "zh"),
-        source_note=export.source_note(versions, "zh"),
+        as_of_line=export.as_of_line(None, filters.Criteria(), "zh", layers),
+        source_note=export.source_note(versions, "zh", layers),
+        registry=layers,
     )
     path = tmp_path_factory.mktemp("export") / "济阳区规划地图.html"
     path.write_text(html, encoding="utf-8")
@@ -89,7 +90,8 @@ def test_the_exported_map_works_from_disk_with_no_request_leaving_the_machine(br
         harness.SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(harness.SCREENSHOT_DIR / "export-html.png"))
         # The layer control switches a layer off and on.
-        row = page.locator(".leaflet-control-layers-overlays label").filter(has_text=label("layer", "projects", "zh"))
+        projects = FileLayerStore(harness.ROOT / "geodata").registry().name("projects", "zh")
+        row = page.locator(".leaflet-control-layers-overlays label").filter(has_text=projects)
         row.locator("input").uncheck()
         page.wait_for_function("() => !document.querySelector('path.up-l-projects')")
         assert drawn(page, "projects") == 0 and drawn(page, "roads") == LAYER_COUNTS["roads"]

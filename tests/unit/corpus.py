@@ -465,7 +465,7 @@ def _geojson_cases() -> list[Case]:
             P,
             _fail(_file("too_complex|not_json")),
         ),
-        _c("unsupported_suffix", "a.kml", geojson(good), P, _fail(_file("unsupported_file", ".kml"))),
+        _c("unsupported_suffix", "a.dxf", geojson(good), P, _fail(_file("unsupported_file", ".dxf"))),
         _c("unknown_layer", "a.geojson", geojson(good), Options("parks"), _fail(_file("unknown_layer", "parks"))),
         _c(
             "unknown_datum",
@@ -574,7 +574,7 @@ def _geojson_cases() -> list[Case]:
             "a.geojson",
             geojson(collection(feature(props("r1"), line(HALF_OUTSIDE)))),
             ROADS,
-            _ok(_warn("partly_outside_district", "r1", "geometry")),
+            _ok(_warn("partly_inside_district", "r1", "geometry")),
         ),
         _c(
             "projected_gk_4548",
@@ -924,7 +924,7 @@ def _geojson_cases() -> list[Case]:
             "a.geojson",
             _one_feature_with(**{XSS[2]: "x"}),
             P,
-            _ok(_warn("fields_dropped", "*", None, XSS[2])),
+            _ok(properties={"p1": {XSS[2]: "x"}}),
         ),
         # --- field mapping
         _c(
@@ -959,8 +959,8 @@ def _geojson_cases() -> list[Case]:
             "field_dropped_by_hand",
             "a.geojson",
             _features(props("p1", note="内部")),
-            Options("projects", field_map={"note": None}),
-            _ok(_warn("fields_dropped", "*", None, "note"), properties={"p1": {"note": None}}),
+            Options("projects", field_map={"note": "-"}),
+            _ok(_warn("fields_left_out", "*", None, "note"), properties={"p1": {"note": None}}),
         ),
         _c(
             "source_defaults_to_upload_name",

@@ -22,7 +22,7 @@ def accounts() -> dict[str, auth.Account]:
     return auth.load_accounts(
         {
             "editors": {
-                "li": {"password_hash": hashed, "layers": ["projects", "roads", "nonsense"]},
+                "li": {"password_hash": hashed, "layers": ["projects", "roads", "schools", "Not a layer!", "../x"]},
                 "wang": {"password_hash": hashed},
                 "sso": {"email": "Zhao@Bureau.gov.cn"},
                 "broken": {"layers": "projects"},  # no credential, bad layers: left out entirely
@@ -32,10 +32,46 @@ def accounts() -> dict[str, auth.Account]:
     )
 
 
-def test_only_well_formed_editors_are_loaded_and_unknown_layers_are_dropped(accounts) -> None:
+def test_only_well_formed_editors_are_loaded_and_impossible_layer_names_are_dropped(accounts) -> None:
     assert set(accounts) == {"li", "wang", "sso"}
-    assert accounts["li"].collections == frozenset({"projects", "roads"})
+    # "schools" does not exist yet: kept, so li may edit it the moment someone adds that layer
+    assert accounts["li"].collections == frozenset({"projects", "roads", "schools"})
     assert accounts["wang"].collections is None
+
+
+def test_an_editor_listed_for_a_layer_added_later_may_write_it_and_only_it(accounts, data_dir: Path) -> None:
+    from urban_plan import layer_admin
+    from urban_plan.store import FileLayerStore, PermissionDenied
+
+    s = FileLayerStore(data_dir)
+    li = accounts["li"].actor()
+    with pytest.raises(PermissionDenied):  # an editor of some layers never adds one
+        layer_admin.add_layer(s, li, "schools", name_zh="学校", name_en="Schools", role="overlay")
+    layer_admin.add_layer(s, accounts["wang"].actor(), "schools", name_zh="学校", name_en="Schools", role="overlay")
+    feature = {
+        "type": "Feature",
+        "properties": {"id": "S1", "name_zh": "济阳一中"},
+        "geometry": {"type": "Point", "coordinates": [117.17, 36.98]},
+    }
+    s.publish("schools", {"type": "FeatureCollection", "features": [feature]}, actor=li, base_version=0)
+    layer_admin.edit_layer(s, li, "schools", name_en="Secondary schools")
+    assert s.latest("schools").author == "li" and s.registry()["schools"].name_en == "Secondary schools"
+
+
+def test_add_editor_checks_layer_names_against_the_stores_registry(data_dir: Path, tmp_path: Path) -> None:
+    from urban_plan import layer_admin
+    from urban_plan.store import Actor, FileLayerStore
+
+    path = tmp_path / "secrets.toml"
+    with pytest.raises(auth.AccountError) as refused:
+        auth.add_editor(path, "li", PASSWORD, layers=["schools"])  # the store is URBAN_PLAN_DATA_DIR's
+    assert refused.value.code == "unknown_layers" and "schools" in refused.value.params["layers"]
+    layer_admin.add_layer(
+        FileLayerStore(data_dir), Actor("wang", "editor"), "schools", name_zh="学校", name_en="Schools", role="overlay"
+    )
+    auth.add_editor(path, "li", PASSWORD, layers=["schools", "targets"])
+    loaded = auth.load_accounts(tomllib.loads(path.read_text(encoding="utf-8")))
+    assert loaded["li"].collections == frozenset({"schools", "targets"})
 
 
 def test_the_right_password_logs_in_and_a_wrong_one_or_unknown_name_does_not(accounts) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from urban_plan import basemaps, datum, frame, mapping, schema
+from urban_plan import basemaps, datum, frame, mapping, registry
 from urban_plan.store import FileLayerStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,7 @@ def layers():
     store = FileLayerStore(ROOT / "geodata")
     return (
         frame.collection_frame(store.load("context"), "context"),
-        frame.layers_frame({layer: store.load(layer) for layer in schema.OVERLAY_LAYERS}),
+        frame.layers_frame({layer: store.load(layer) for layer in registry.builtin().overlays()}),
     )
 
 

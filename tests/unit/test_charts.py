@@ -10,8 +10,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from urban_plan import charts, progress
+from urban_plan import charts, progress, registry
 
+LAYERS = registry.builtin()
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
@@ -74,16 +75,18 @@ def words_shown(chart_spec: dict[str, Any]) -> list[str]:
 
 
 def test_with_no_progress_reported_the_progress_chart_says_so_instead_of_drawing_bars() -> None:
-    chart = spec(charts.progress_chart(works([None] * 9), "zh"))
+    chart = spec(charts.progress_chart(works([None] * 9), "zh", LAYERS))
     assert "bar" not in marks(chart)
     shown = " ".join(words_shown(chart))
     assert "暂无上报进度" in shown and "9 项工程均未上报进度" in shown
     assert "未报告" not in shown  # not nine rows of the same word
-    assert "No progress reported yet" in " ".join(words_shown(spec(charts.progress_chart(works([None] * 3), "en"))))
+    assert "No progress reported yet" in " ".join(
+        words_shown(spec(charts.progress_chart(works([None] * 3), "en", LAYERS)))
+    )
 
 
 def test_the_progress_chart_names_every_work_on_its_own_row() -> None:
-    chart = spec(charts.progress_chart(works([10.0, None, 55.0, None, 80.0, 5.0, None, 30.0, 20.0]), "zh"))
+    chart = spec(charts.progress_chart(works([10.0, None, 55.0, None, 80.0, 5.0, None, 30.0, 20.0]), "zh", LAYERS))
     axes = [n["axis"] for n in nodes(chart) if n.get("field") == "label" and "axis" in n]
     assert axes and all(a.get("labelOverlap") is False and a.get("labelLimit") == 0 for a in axes)
     assert chart["height"] == {"step": charts.ROW}  # a fixed row per name: the chart grows, names are not dropped
@@ -92,32 +95,32 @@ def test_the_progress_chart_names_every_work_on_its_own_row() -> None:
 
 
 def test_expected_progress_has_its_own_legend_entry() -> None:
-    chart = spec(charts.progress_chart(works([10.0, 20.0, 30.0]), "zh"))
+    chart = spec(charts.progress_chart(works([10.0, 20.0, 30.0]), "zh", LAYERS))
     legends = [n["color"] for n in nodes(chart) if isinstance(n.get("color"), dict) and "field" in n["color"]]
     assert any(c["field"] == "expected_name" and c.get("title") == "参照" for c in legends)
     names = [row.get("expected_name") for rows in chart["datasets"].values() for row in rows]
     assert "序时进度(应完成)" in names
 
 
-def test_the_status_chart_names_every_layer() -> None:
+def test_the_status_chart_names_every_layer_that_tracks_progress() -> None:
     frame = pd.DataFrame(
         {
             "layer": ["layout", "projects", "rail", "roads", "roads"],
             "status": ["planned", "in_progress", "in_progress", "planned", "completed"],
         }
     )
-    chart = spec(charts.status_chart(frame, "zh"))
+    chart = spec(charts.status_chart(frame, "zh", LAYERS))
     axis = chart["encoding"]["y"]["axis"]
     assert axis["labelOverlap"] is False and axis["labelLimit"] == 0
     assert chart["height"]["step"] >= charts.ROW
     layers = {row["layer_label"] for rows in chart["datasets"].values() for row in rows}
-    assert layers == {"一城三区", "五大项目", "高铁连接", "新改扩建道路"}
+    assert layers == {"五大项目", "高铁连接", "新改扩建道路"}  # 一城三区 has no construction status to count
 
 
 def test_the_schedule_explains_its_diamonds_and_circles_in_a_legend() -> None:
     rated = works([10.0, None, 30.0])
     milestones = [progress.Milestone("projects", "w0", dt.date(2024, 5, 1), "首次纳入(在建)")]
-    chart = spec(charts.gantt_chart(rated, milestones, dt.date(2025, 1, 1), "zh"))
+    chart = spec(charts.gantt_chart(rated, milestones, dt.date(2025, 1, 1), "zh", LAYERS))
     shapes = [n["shape"] for n in nodes(chart) if isinstance(n.get("shape"), dict) and "field" in n["shape"]]
     assert len(shapes) == 2  # the diamonds and the circles both use the one legend
     for shape in shapes:
@@ -129,7 +132,7 @@ def test_the_schedule_explains_its_diamonds_and_circles_in_a_legend() -> None:
 
 @pytest.mark.parametrize(("lang", "fmt"), [("zh", "%Y年%-m月"), ("en", "%b %Y")])
 def test_time_axes_show_the_year(lang: str, fmt: str) -> None:
-    chart = spec(charts.gantt_chart(works([10.0, 20.0, 30.0]), [], dt.date(2025, 1, 1), lang))
+    chart = spec(charts.gantt_chart(works([10.0, 20.0, 30.0]), [], dt.date(2025, 1, 1), lang, LAYERS))
     formats = {
         n["axis"]["format"] for n in nodes(chart) if n.get("type") == "temporal" and isinstance(n.get("axis"), dict)
     }
@@ -139,7 +142,7 @@ def test_time_axes_show_the_year(lang: str, fmt: str) -> None:
 
 
 def test_chart_tooltips_say_not_reported_rather_than_null() -> None:
-    chart = spec(charts.progress_chart(works([10.0, None, 30.0]), "zh"))
+    chart = spec(charts.progress_chart(works([10.0, None, 30.0]), "zh", LAYERS))
     fields = {t["field"] for n in nodes(chart) for t in n.get("tooltip", []) if isinstance(n.get("tooltip"), list)}
     assert "progress_label" in fields and "progress" not in fields
 
@@ -150,9 +153,33 @@ def test_chinese_charts_carry_no_english_words(progresses: list[float | None]) -
     milestones = [progress.Milestone("projects", "w0", dt.date(2024, 5, 1), "首次纳入(在建)")]
     frame = rated[["layer", "status"]]
     for chart in (
-        charts.progress_chart(rated, "zh"),
-        charts.status_chart(frame, "zh"),
-        charts.gantt_chart(rated, milestones, dt.date(2025, 1, 1), "zh"),
+        charts.progress_chart(rated, "zh", LAYERS),
+        charts.status_chart(frame, "zh", LAYERS),
+        charts.gantt_chart(rated, milestones, dt.date(2025, 1, 1), "zh", LAYERS),
     ):
         shown = words_shown(spec(chart))
         assert shown and [w for w in shown if LATIN_WORD.search(w)] == []
+
+
+def test_the_charts_follow_the_registry_a_new_progress_layer_in_and_a_layer_without_progress_out() -> None:
+    layers = registry.add_layer(
+        LAYERS, "parks", name_zh="公园绿地", name_en="Parks", role="overlay", tracks_progress=True
+    )
+    layers = registry.add_layer(layers, "schools", name_zh="学校", name_en="Schools", role="overlay")
+    rated = works([10.0, 20.0, 30.0, 40.0]).assign(layer=["parks", "schools", "roads", "projects"])
+    progress_rows = [r for rows in spec(charts.progress_chart(rated, "zh", layers))["datasets"].values() for r in rows]
+    assert {r["layer"] for r in progress_rows} == {"parks", "roads", "projects"}
+    # In the registry's order: the five projects, the roads, then the new parks.
+    assert [r["layer"] for r in progress_rows if "progress_text" in r] == ["projects", "roads", "parks"]
+    status = spec(charts.status_chart(rated[["layer", "status"]], "en", layers))
+    assert {r["layer_label"] for rows in status["datasets"].values() for r in rows} == {
+        "Parks",
+        "Nine road works",
+        "Five urban projects",
+    }
+    assert status["encoding"]["y"]["sort"] == [
+        "Five urban projects",
+        "High-speed rail link",
+        "Nine road works",
+        "Parks",
+    ]

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from jinja2.utils import htmlsafe_json_dumps
 
-from urban_plan import assets, export, frame, i18n, mapping, progress, schema
+from urban_plan import assets, export, frame, i18n, mapping, progress, registry
 from urban_plan.store import FileLayerStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,8 +44,9 @@ def chromium() -> str:
 def shipped() -> tuple[gpd.GeoDataFrame, pd.DataFrame, dict]:
     store = FileLayerStore(ROOT / "geodata")
     versions = progress.state_on(store, ON)
+    layers = store.registry()
     context = frame.collection_frame(store.load("context", versions["context"].number), "context")
-    overlays = frame.layers_frame({layer: store.load(layer, versions[layer].number) for layer in schema.OVERLAY_LAYERS})
+    overlays = frame.layers_frame({layer: store.load(layer, versions[layer].number) for layer in layers.overlays()})
     return context, progress.rate_frame(overlays, ON, "zh"), versions
 
 
@@ -121,7 +122,7 @@ def test_exports_force_the_offline_base_and_never_talk_to_the_app(shipped) -> No
 def test_every_layer_the_stamp_the_north_arrow_and_the_source_note_are_in_the_page(shipped, lang: str) -> None:
     note = export.source_note(shipped[2], lang)
     html = build(shipped, lang=lang, source_note=note)
-    for layer in schema.LAYER_IDS:
+    for layer in registry.builtin().ids():
         assert f"up-l-{layer}" in html, layer
     assert js_text(TITLE) in html and js_text(AS_OF) in html  # the Stamp control
     assert js_text(note) in html and "up-source-note" in html

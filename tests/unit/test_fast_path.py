@@ -14,7 +14,7 @@ import pytest
 import shapely
 import shapely.affinity
 
-from urban_plan import filters, frame, mapping, progress, schema
+from urban_plan import filters, frame, mapping, progress, registry, schema
 from urban_plan.filters import Criteria
 from urban_plan.store import FileLayerStore
 
@@ -79,24 +79,24 @@ CRITERIA = [
 def test_the_fast_path_draws_exactly_the_features_of_the_plain_path(source: str, criteria: Criteria) -> None:
     if source == "shipped":
         store = FileLayerStore(ROOT / "geodata")
-        everything = frame.layers_frame({layer: store.load(layer) for layer in schema.OVERLAY_LAYERS})
+        everything = frame.layers_frame({layer: store.load(layer) for layer in registry.builtin().overlays()})
     else:
         everything = parcels(mapping.LARGE_LAYER + 500)
     rated = progress.rate_frame(everything, ON, "zh")
     options = mapping.MapOptions(colour_by="rating")
 
-    plain = mapping.overlay_groups(filters.apply(rated, criteria), options)
+    plain = mapping.overlay_groups(filters.apply(rated, criteria, registry.builtin()), options)
 
-    keep = filters.mask(rated, criteria)
+    keep = filters.mask(rated, criteria, registry.builtin())
     prepared = {
         name: mapping.prepare_layer(rated[rated["layer"] == name], options)
-        for name in schema.OVERLAY_LAYERS
+        for name in registry.builtin().overlays()
         if (rated["layer"] == name).any()
     }
     by_layer = {name: keep[(rated["layer"] == name).to_numpy()] for name in prepared}
     fast = mapping.prepared_overlay_groups(prepared, by_layer, {k: int(v.sum()) for k, v in by_layer.items()}, options)
 
-    expected = {(row.layer, row.id) for row in filters.apply(rated, criteria).itertuples()}
+    expected = {(row.layer, row.id) for row in filters.apply(rated, criteria, registry.builtin()).itertuples()}
     shared = mapping.shared_overlays(prepared)
     assert bool(shared) == (source == "parcels")  # the parcels take the shared path, the shipped layers do not
     page = mapping.shared_data_html(shared, options)

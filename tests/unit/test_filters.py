@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from urban_plan import filters
+from urban_plan import filters, registry
 from urban_plan.filters import Criteria
+from urban_plan.registry import FieldDef
 
 
 def frame() -> pd.DataFrame:
@@ -60,6 +61,68 @@ def test_the_description_names_every_active_filter_in_both_languages() -> None:
     assert filters.active_count(criteria) == 3
 
 
+STAGE = FieldDef(
+    "学段", "学段", "Stage", "enum", options=(("小学", "小学", "Primary"), ("初中", "初中", "Junior high"))
+)
+LAYERS = registry.add_layer(
+    registry.builtin(), "schools", name_zh="学校", name_en="Schools", role="overlay", fields=(STAGE,)
+)
+
+
+def with_schools() -> pd.DataFrame:
+    """The frame above plus three schools (a layer that does not track progress: no status, no progress)."""
+    schools = pd.DataFrame(
+        {
+            "layer": "schools",
+            "id": ["s1", "s2", "s3"],
+            "status": None,
+            "progress": float("nan"),
+            "end_date": None,
+            "kind": None,
+            "confidence": "surveyed",
+            "学段": ["小学", "初中", None],
+        }
+    )
+    return pd.concat([frame(), schools], ignore_index=True)
+
+
+@pytest.mark.parametrize(
+    "criteria",
+    [
+        Criteria(statuses=frozenset({"in_progress"})),
+        Criteria(statuses=frozenset()),
+        Criteria(progress_min=30, progress_max=80, include_unreported=False),
+        Criteria(end_to=dt.date(2024, 12, 31), include_undated=False),
+    ],
+)
+def test_status_progress_and_completion_filters_leave_a_layer_without_progress_alone(criteria: Criteria) -> None:
+    kept = filters.apply(with_schools(), criteria, LAYERS)
+    assert {"s1", "s2", "s3"} <= set(kept["id"])
+    assert set(kept["id"]) - {"s1", "s2", "s3"} == set(filters.apply(frame(), criteria)["id"])
+
+
+def test_a_layer_s_enum_field_is_a_filter_on_that_layer_only() -> None:
+    criteria = Criteria().with_attribute("schools", "学段", frozenset({"初中"}))
+    assert "".join(filters.apply(with_schools(), criteria, LAYERS)["id"]) == "abcdes2"
+    nothing = Criteria().with_attribute("schools", "学段", frozenset())
+    assert "".join(filters.apply(with_schools(), nothing, LAYERS)["id"]) == "abcde"
+    # A field no feature has yet: the layer shows nothing for a chosen value, the others are untouched.
+    absent = Criteria().with_attribute("schools", "办学性质", frozenset({"公办"}))
+    assert "".join(filters.apply(with_schools(), absent, LAYERS)["id"]) == "abcde"
+    assert "学段" in filters.describe(criteria, "zh", LAYERS) and "初中" in filters.describe(criteria, "zh", LAYERS)
+    assert filters.describe(criteria, "en", LAYERS) == "Filtered: Schools: Stage is Junior high"
+    assert filters.active_count(criteria) == 1
+
+
+def test_every_layer_is_shown_by_default_also_one_added_later() -> None:
+    assert Criteria().layers is None and Criteria().shows_layer("schools")
+    assert "".join(filters.apply(with_schools(), Criteria(), LAYERS)["id"]) == "abcdes1s2s3"
+    only = Criteria(layers=frozenset({"schools"}))
+    assert "".join(filters.apply(with_schools(), only, LAYERS)["id"]) == "s1s2s3"
+    assert filters.describe(only, "zh", LAYERS) == "当前筛选:图层:学校"
+    assert filters.describe(Criteria(layers=frozenset(LAYERS.overlays())), "en", LAYERS).startswith("All features")
+
+
 def test_kpis_count_statuses_and_average_only_reported_progress() -> None:
     shown = filters.apply(frame(), Criteria())
     k = filters.kpis(shown, frame())
@@ -67,3 +130,10 @@ def test_kpis_count_statuses_and_average_only_reported_progress() -> None:
     assert k.by_status == {"planned": 2, "in_progress": 2, "completed": 1}
     none_reported = filters.kpis(shown[shown["progress"].isna()], frame())
     assert none_reported.mean_progress is None and none_reported.reported == 0
+
+
+def test_kpis_count_statuses_and_progress_only_in_layers_that_track_progress() -> None:
+    everything = with_schools()
+    k = filters.kpis(everything, everything, LAYERS)
+    assert (k.shown, k.reported) == (8, 4)
+    assert k.by_status == {"planned": 2, "in_progress": 2, "completed": 1}

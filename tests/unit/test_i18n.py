@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from urban_plan import i18n, schema
+from urban_plan import i18n, registry, schema
+from urban_plan.store import DOCUMENTS
 
 
 def test_every_key_exists_in_every_language() -> None:
@@ -30,10 +31,21 @@ def test_every_code_the_data_uses_has_a_label() -> None:
         for prefix, codes in (
             ("status", schema.STATUSES),
             ("confidence", schema.CONFIDENCES),
-            ("layer", schema.LAYER_IDS),
         ):
             for code in codes:
                 assert i18n.has(f"{prefix}.{code}", lang), (lang, prefix, code)
+
+
+def test_layers_are_named_by_the_registry_and_documents_by_the_locales() -> None:
+    """A layer's names are data (the registry, both languages); the documents beside them are the app's own."""
+    for layer in registry.builtin().layers:
+        assert layer.name_zh.strip() and layer.name_en.strip() and layer.name_zh != layer.name_en, layer.id
+    for lang in i18n.LANGS:
+        for document in DOCUMENTS:
+            if document == registry.COLLECTION:
+                assert i18n.has("tables2.collection_layers", lang)
+            else:
+                assert i18n.has(f"layer.{document}", lang), (lang, document)
 
 
 def test_unknown_language_falls_back_to_chinese_and_unknown_codes_show_as_they_are() -> None:

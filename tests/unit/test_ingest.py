@@ -14,7 +14,7 @@ import shapely
 
 from tests.unit import corpus
 from tests.unit.corpus import Case
-from urban_plan import i18n, ingest, schema
+from urban_plan import i18n, ingest, registry, schema
 from urban_plan.ingest import Options, Result
 
 CASE_SECONDS = 5.0
@@ -99,7 +99,7 @@ def mismatches(case: Case, result: Result) -> list[str]:
 
 def assert_sound(result: Result, layer: str) -> None:
     """What holds for every result: named problems, ok exactly when there is a collection, and that collection
-    is strict JSON that the stored schema accepts."""
+    is strict JSON that the stored schema accepts once the fields it brings are declared."""
     for problem in result.problems:
         assert isinstance(problem.code, str) and problem.code, problem
         assert isinstance(problem.feature, str) and problem.feature, problem
@@ -108,7 +108,8 @@ def assert_sound(result: Result, layer: str) -> None:
     assert result.ok == (result.collection is not None)
     if result.collection is not None:
         json.dumps(result.collection, allow_nan=False)
-        assert schema.validate_collection(result.collection, layer) == []
+        declared = registry.declare_fields(registry.builtin(), layer, result.new_fields)
+        assert schema.validate_collection(result.collection, declared[layer]) == []
     if result.ok:
         assert not result.errors
 
@@ -142,7 +143,7 @@ def test_reading_any_corpus_file_never_raises_and_names_every_problem(
     case: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     result = read(case, monkeypatch)
-    assert_sound(result, case.options.layer if case.options.layer in schema.LAYERS else "projects")
+    assert_sound(result, case.options.layer if case.options.layer in registry.builtin() else "projects")
 
 
 def test_every_problem_the_corpus_produces_has_a_message_in_both_languages(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -297,11 +298,11 @@ def test_the_callers_field_map_is_not_changed() -> None:
     assert field_map == {"项目": "name_zh", "不存在": "note"}
 
 
-def test_a_field_mapped_to_an_unknown_target_is_dropped_not_stored() -> None:
+def test_a_column_mapped_to_an_unknown_target_is_an_error_naming_both() -> None:
     data = one_feature(备注="x")
     result = ingest.read_upload("a.geojson", data, Options("projects", field_map={"备注": "secret_column"}))
-    assert result.field_map["备注"] is None
-    assert "secret_column" not in stored(result)
+    assert [(p.code, p.field, p.found) for p in result.errors] == [("unknown_map_target", "备注", "secret_column")]
+    assert result.collection is None
 
 
 def test_deeply_nested_json_is_refused_quickly() -> None:
@@ -316,7 +317,7 @@ def test_deeply_nested_json_is_refused_quickly() -> None:
 
 
 def read_all_ways(name: str, data: bytes, rng: random.Random) -> None:
-    layer = rng.choice(schema.LAYER_IDS)
+    layer = rng.choice(registry.builtin().ids())
     options = Options(layer, datum=rng.choice(("wgs84", "gcj02", "bd09")))
     assert_sound(ingest.read_upload(name, data, options), layer)
 

@@ -3,9 +3,12 @@ vertices than its budget (issue 9 part 7)."""
 
 from __future__ import annotations
 
+import io
+import stat
 import tempfile
 import tracemalloc
 import warnings
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ import orjson
 import pytest
 import shapely
 
-from tests.unit.corpus import zipped
+from tests.unit.corpus import zip_info, zip_of, zipped
 from urban_plan import frame, ingest, mapping
 from urban_plan.ingest import Options
 
@@ -246,9 +249,9 @@ def test_geojson_with_very_many_distinct_field_names_is_refused_at_the_feature_t
     built: Built, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mapped: list[int] = []
-    field_mapping = ingest._field_mapping
+    plan_columns = ingest._plan_columns  # where every field name becomes a column, a mapping row, a form field
     monkeypatch.setattr(
-        ingest, "_field_mapping", lambda fields, *a: mapped.append(len(fields)) or field_mapping(fields, *a)
+        ingest, "_plan_columns", lambda fields, *a: mapped.append(len(fields)) or plan_columns(fields, *a)
     )
     # 150 new names per feature: each feature is within the per-feature limit, the file has 300,000 names.
     features = [
@@ -286,6 +289,193 @@ def test_limits_are_defined_once_in_ingest() -> None:
     assert limits["MAX_BYTES"] == 50 * 1024 * 1024
     assert limits["MAX_FEATURE_VERTICES"] == 200_000 and limits["MAX_PARTS"] == 10_000
     assert limits["MAX_FIELDS"] == 200
+
+
+# --- GeoPackage, geodatabase, KML: counted from GDAL's layer info and the WKB headers, before any geometry ---------
+
+
+@pytest.fixture
+def gdal_reads(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Calls of the GDAL steps that open a dataset (layer_names) and read a layer's features (read_layer)."""
+    from urban_plan import formats
+
+    calls = {"layer_names": 0, "read_layer": 0}
+    for name in calls:
+        original = getattr(formats, name)
+
+        def counting(*args: Any, _name: str = name, _original: Any = original, **kwargs: Any) -> Any:
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(formats, name, counting)
+    return calls
+
+
+def lines_frame(lengths: list[int], **columns: list[Any]) -> gpd.GeoDataFrame:
+    lines = [shapely.linestrings(spiral(n) + np.array([0.0, i / 1000])) for i, n in enumerate(lengths)]
+    rows = {"编号": [f"r{i + 1}" for i in range(len(lengths))], "状态": ["在建"] * len(lengths), **columns}
+    return gpd.GeoDataFrame(rows, geometry=lines, crs="EPSG:4326")
+
+
+def gdal_file(layer: gpd.GeoDataFrame, suffix: str) -> bytes:
+    """A GeoPackage (.gpkg) or a zipped File Geodatabase (.gdb.zip) holding `layer`, as GDAL writes them."""
+    import pyogrio
+
+    with tempfile.TemporaryDirectory(prefix="limits-") as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if suffix == ".gpkg":
+            pyogrio.write_dataframe(layer, Path(tmp) / "a.gpkg", layer="道路")
+            return (Path(tmp) / "a.gpkg").read_bytes()
+        pyogrio.write_dataframe(layer, Path(tmp) / "a.gdb", layer="道路", driver="OpenFileGDB")
+        return zip_of((f"a.gdb/{p.name}", p.read_bytes()) for p in sorted((Path(tmp) / "a.gdb").iterdir()))
+
+
+def kml_lines(lengths: list[int]) -> bytes:
+    marks = "".join(
+        f"<Placemark><name>路{i}</name><LineString><coordinates>"
+        + " ".join(f"{x:.6f},{y:.6f},0" for x, y in spiral(n) + np.array([0.0, i / 1000]))
+        + "</coordinates></LineString></Placemark>"
+        for i, n in enumerate(lengths)
+    )
+    return f'<kml xmlns="http://www.opengis.net/kml/2.2"><Document>{marks}</Document></kml>'.encode()
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".gdb.zip"])
+def test_gdal_file_with_more_features_than_the_limit_is_refused_before_its_features_are_read(
+    suffix: str, gdal_reads: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = gdal_file(lines_frame([5] * 8), suffix)
+    monkeypatch.setattr(ingest, "MAX_FEATURES", 5)
+    result = ingest.read_upload(f"a{suffix}", data, Options("roads"))
+    assert codes(result) == ["too_many_features"] and problem(result, "too_many_features").found == "8"
+    assert gdal_reads["read_layer"] == 0
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".gdb.zip"])
+def test_gdal_file_feature_with_too_many_vertices_is_refused_by_name_without_building_a_geometry(
+    suffix: str, built: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = gdal_file(lines_frame([20, 150, 30]), suffix)
+    monkeypatch.setattr(ingest, "MAX_FEATURE_VERTICES", 100)
+    result = ingest.read_upload(f"a{suffix}", data, Options("roads"))
+    assert codes(result) == ["feature_too_many_vertices"]
+    found = problem(result, "feature_too_many_vertices")
+    assert found.feature == "r2" and found.found == "150" and dict(found.params)["limit"] == "100"
+    assert built.geometries == 0
+
+
+def test_gdal_file_over_the_total_vertex_limit_is_refused_with_the_exact_count(
+    built: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = gdal_file(lines_frame([300] * 4), ".gdb.zip")
+    monkeypatch.setattr(ingest, "MAX_VERTICES", 1_000)
+    result = ingest.read_upload("a.gdb.zip", data, Options("roads"))
+    assert codes(result) == ["too_many_vertices"] and problem(result, "too_many_vertices").found == "1200"
+    assert built.geometries == 0
+
+
+def test_gdal_file_multi_line_with_too_many_parts_is_refused(built: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    many = shapely.multilinestrings(shapely.linestrings(spiral(2 * 12).reshape(-1, 2, 2)))
+    layer = gpd.GeoDataFrame({"编号": ["r1"], "状态": ["在建"]}, geometry=[many], crs="EPSG:4326")
+    monkeypatch.setattr(ingest, "MAX_PARTS", 10)
+    result = ingest.read_upload("a.gpkg", gdal_file(layer, ".gpkg"), Options("roads"))
+    assert codes(result) == ["feature_too_many_parts"] and problem(result, "feature_too_many_parts").found == "12"
+    assert built.geometries == 0
+
+
+def test_gdal_file_with_too_many_fields_is_refused_before_its_features_are_read(
+    gdal_reads: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    columns = {f"字段{k}": [k] for k in range(12)}
+    data = gdal_file(lines_frame([5], **columns), ".gpkg")
+    monkeypatch.setattr(ingest, "MAX_PROPERTIES", 10)
+    result = ingest.read_upload("a.gpkg", data, Options("roads"))
+    assert codes(result) == ["too_many_properties"] and problem(result, "too_many_properties").found == "14"
+    assert gdal_reads["read_layer"] == 0
+
+
+def test_geopackage_over_the_byte_limit_is_refused_unopened(
+    gdal_reads: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = gdal_file(lines_frame([5]), ".gpkg")
+    monkeypatch.setattr(ingest, "MAX_BYTES", len(data) - 1)
+    assert codes(ingest.read_upload("a.gpkg", data, Options("roads"))) == ["file_too_large"]
+    assert gdal_reads == {"layer_names": 0, "read_layer": 0}
+
+
+@pytest.mark.parametrize(
+    ("limit", "value", "code"), [("MAX_FEATURES", 5, "too_many_features"), ("MAX_VERTICES", 100, "too_many_vertices")]
+)
+def test_kml_certainly_over_a_limit_is_refused_before_gdal_parses_it(
+    limit: str, value: int, code: str, gdal_reads: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, limit, value)
+    data = kml_lines([30] * 8)
+    for name, upload in (("a.kml", data), ("a.kmz", zip_of([("doc.kml", data)]))):
+        result = ingest.read_upload(name, upload, Options("roads"))
+        assert codes(result) == [code], (name, result.problems)
+    assert gdal_reads["layer_names"] == 0
+
+
+def test_kml_feature_with_too_many_vertices_is_refused_without_building_a_geometry(
+    built: Built, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "MAX_FEATURE_VERTICES", 100)
+    result = ingest.read_upload("a.kml", kml_lines([20, 150]), Options("roads"))
+    assert codes(result) == ["feature_too_many_vertices"]
+    assert problem(result, "feature_too_many_vertices").found == "150"
+    assert built.geometries == 0
+
+
+def test_kml_inside_a_kmz_is_held_to_the_upload_byte_limit(
+    gdal_reads: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = kml_lines([30] * 4)
+    kmz = zip_of([("doc.kml", document)])
+    monkeypatch.setattr(ingest, "MAX_BYTES", len(document) - 1)  # the KMZ itself is far smaller
+    assert len(kmz) < ingest.MAX_BYTES
+    assert codes(ingest.read_upload("a.kmz", kmz, Options("roads"))) == ["file_too_large"]
+    assert gdal_reads["layer_names"] == 0
+
+
+def test_an_echarts_flag_does_not_let_plain_coordinates_past_the_vertex_limits(built: Built) -> None:
+    doc = orjson.loads(multipoint_geojson(ingest.MAX_FEATURE_VERTICES + 10))
+    doc["UTF8Encoding"] = True  # claims compression; its coordinates are plain lists
+    result = ingest.read_upload("points.json", orjson.dumps(doc), Options("projects"))
+    assert codes(result) == ["feature_too_many_vertices"]
+    assert built.vertices == 0
+
+
+# --- hostile archives for the new formats: checked before anything is extracted ----------------------------------
+
+
+def gdb_entries() -> list[tuple[str, bytes]]:
+    data = gdal_file(lines_frame([5]), ".gdb.zip")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return [(info.filename, archive.read(info)) for info in archive.infolist()]
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        ([("a.gdb/../../../tmp/evil.gdbtable", b"x")], "zip_bad_path"),
+        ([("/etc/a.gdb/a00000009.gdbtable", b"x")], "zip_bad_path"),
+        ([("C:\\a.gdb\\a00000009.gdbtable", b"x")], "zip_bad_path"),
+        ([(zip_info("a.gdb/a00000010.gdbtable", mode=stat.S_IFLNK | 0o777), b"/etc/passwd")], "zip_symlink"),
+        ([(f"a.gdb/extra{i:02}.txt", b"n") for i in range(60)], "zip_too_many_entries"),
+        ([("a.gdb/a00000011.gdbtable", bytes(4 * 1024 * 1024))], "zip_ratio"),
+    ],
+    ids=["traversal", "absolute", "drive", "symlink", "too-many-entries", "ratio-bomb"],
+)
+@pytest.mark.parametrize("suffix", [".gdb.zip", ".kmz"])
+def test_hostile_geodatabase_and_kmz_archives_are_refused_before_extraction(
+    extra: list[tuple[Any, bytes]], code: str, suffix: str, gdal_reads: dict[str, int]
+) -> None:
+    entries = gdb_entries() if suffix == ".gdb.zip" else [("doc.kml", kml_lines([5]))]
+    result = ingest.read_upload(f"a{suffix}", zip_of([*entries, *extra]), Options("roads"))
+    assert codes(result) == [code], result.problems
+    assert gdal_reads == {"layer_names": 0, "read_layer": 0}
+    assert not (Path(tempfile.gettempdir()) / "evil.gdbtable").exists()
 
 
 # --- the map's vertex budget ---------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from urban_plan import display, export, filters, frame, progress, schema
+from urban_plan import display, export, filters, frame, progress, registry, schema
 from urban_plan.i18n import label, t
 from urban_plan.store import Actor, FileLayerStore
 
@@ -20,8 +20,10 @@ CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT_DIR = ROOT / "tests" / "e2e" / "screenshots"
 ON = dt.date(2026, 3, 31)
 SINCE = dt.date(2024, 1, 1)
-# Cover, the five projects, the road works, the rail link, changes since, data sources.
-PAGES = ["cover", *[f"project-{i}" for i in range(1, 6)], "roads", "rail", "changes", "sources"]
+# Cover, then the progress layers in the registry's order: the five projects (a page each), the rail link and the
+# road works (a page each group); changes since, data sources.
+PAGES = ["cover", *[f"project-{i}" for i in range(1, 6)], "rail", "roads", "changes", "sources"]
+LAYERS = registry.builtin()
 PAPER_POINTS = {"a4": (841.9, 595.0), "a3": (1191.1, 841.9)}  # landscape
 
 
@@ -71,10 +73,10 @@ def not_blank(png: Path) -> None:
 
 def expected_rows(store: FileLayerStore, lang: str) -> dict[str, list[dict]]:
     versions = progress.state_on(store, ON)
-    overlays = frame.layers_frame({layer: store.load(layer, versions[layer].number) for layer in schema.OVERLAY_LAYERS})
+    overlays = frame.layers_frame({layer: store.load(layer, versions[layer].number) for layer in LAYERS.overlays()})
     rated = progress.rate_frame(overlays, ON, lang)
     return {
-        layer: [display.clean(r) for r in rated[rated["layer"] == layer].to_dict("records")] for layer in schema.LAYERS
+        layer: [display.clean(r) for r in rated[rated["layer"] == layer].to_dict("records")] for layer in LAYERS.ids()
     }
 
 
@@ -108,7 +110,7 @@ def test_the_meeting_pack_says_on_each_page_what_that_page_is_for(data_dir, chro
         t("value.not_reported", lang),  # targets with no reported figure
         "2,156",  # the one reported target value, with its date
         "2023-12-31",
-        t("app.layer_version", lang, layer=label("layer", "projects", lang), number=3, as_of="2025-11-30"),
+        t("app.layer_version", lang, layer=LAYERS.name("projects", lang), number=3, as_of="2025-11-30"),
     ):
         assert squeeze(needle) in cover, needle
 
@@ -122,16 +124,14 @@ def test_the_meeting_pack_says_on_each_page_what_that_page_is_for(data_dir, chro
         assert squeeze(t(f"confidence_warning.{row['confidence']}", lang)) in page
         assert squeeze(display.date_text(row["end_date"], lang)) in page
 
-    for number, layer in ((7, "roads"), (8, "rail")):
+    for number, layer in ((7, "rail"), (8, "roads")):
         page = text[number]
-        assert (
-            squeeze(t("export.group_heading", lang, layer=label("layer", layer, lang), count=len(rows[layer]))) in page
-        )
+        assert squeeze(t("export.group_heading", lang, layer=LAYERS.name(layer, lang), count=len(rows[layer]))) in page
         for row in rows[layer]:
             assert squeeze(display.name(row, lang)) in page
             assert squeeze(label("rating", row["rating"], lang)) in page
         assert squeeze(t("value.not_public", lang)) in page
-    assert squeeze(label("rating", "red", lang)) in text[7]  # nine roads due 2023-12-31, none reported done
+    assert squeeze(label("rating", "red", lang)) in text[8]  # nine roads due 2023-12-31, none reported done
 
     changes = text[9]
     assert squeeze(t("export.changes_title", lang, since="2024-01-01")) in changes
@@ -141,8 +141,9 @@ def test_the_meeting_pack_says_on_each_page_what_that_page_is_for(data_dir, chro
     sources = text[10]
     for needle in ("cnmaps-data1.1.2", "MIT", "GCJ-02", "WGS84", "±1–3km", "jinan.sdnews.com.cn", "seed"):
         assert needle in sources, needle
-    for layer in schema.LAYER_IDS:
-        assert squeeze(label("layer", layer, lang)) in sources
+    for layer in LAYERS.ids():
+        assert squeeze(LAYERS.name(layer, lang)) in sources
+    assert squeeze(t("tables2.collection_layers", lang)) in sources  # the layer list the pack was made with
 
     fonts = run("pdffonts", str(pdf)).splitlines()[2:]
     assert fonts and all(line.split()[-5] == "yes" for line in fonts), "a font is not embedded"

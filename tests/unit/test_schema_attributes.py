@@ -28,8 +28,9 @@ def _collection(*features: dict) -> dict:
 
 def _with_schools(store: FileLayerStore, fields: tuple[FieldDef, ...] = ()) -> None:
     grown = registry.add_layer(
-        store.registry(), "schools", name_zh="学校", name_en="Schools", role="overlay", families={"point"}, fields=fields
-    )
+        store.registry(), "schools", name_zh="学校", name_en="Schools", role="overlay", families={"point"},
+        fields=fields,
+    )  # fmt: skip
     store.publish(registry.COLLECTION, grown.to_payload(), actor=EDITOR, base_version=0, message="学校图层")
 
 
@@ -46,7 +47,8 @@ def test_a_store_without_a_registry_knows_the_shipped_layers_and_nothing_else(st
 
 
 def test_a_registered_layer_takes_features_without_status_and_keeps_declared_attributes(store) -> None:
-    _with_schools(store, (FieldDef("建设单位", "建设单位", "Builder"), FieldDef("占地面积", "占地面积", "Area", "number")))
+    builder, area = FieldDef("建设单位", "建设单位", "Builder"), FieldDef("占地面积", "占地面积", "Area", "number")
+    _with_schools(store, (builder, area))
     payload = _collection(_school(建设单位="区教体局", 占地面积=2.5))
     version = store.publish("schools", payload, actor=EDITOR, base_version=0)
     stored = store.load("schools", version.number)["features"][0]["properties"]
@@ -105,3 +107,17 @@ def test_the_registry_round_trips_through_its_stored_form() -> None:
     broken["layers"][-1] = {**broken["layers"][-1], "id": "Bad Id"}
     assert registry.validate_payload(broken)
     assert dataclasses.replace(grown["schools"], archived=True) != grown["schools"]
+
+
+def test_a_layer_leaves_the_registry_only_by_archiving_even_through_a_rollback(store) -> None:
+    store.publish(registry.COLLECTION, registry.builtin().to_payload(), actor=EDITOR, base_version=0)
+    grown = registry.add_layer(store.registry(), "schools", name_zh="学校", name_en="Schools", role="overlay")
+    store.publish(registry.COLLECTION, grown.to_payload(), actor=EDITOR, base_version=1)
+    store.publish("schools", _collection(_school()), actor=EDITOR, base_version=0)
+    with pytest.raises(InvalidPayload) as refused:
+        store.publish(registry.COLLECTION, registry.builtin().to_payload(), actor=EDITOR, base_version=2)
+    assert refused.value.code == "layer_removed"
+    # Version 1 predates 学校: rolling back to it archives the layer instead of orphaning its data and history.
+    store.rollback(registry.COLLECTION, 1, actor=EDITOR, base_version=2)
+    assert "schools" not in store.registry().ids() and store.registry()["schools"].archived
+    assert store.load("schools")["features"][0]["properties"]["id"] == "s1"

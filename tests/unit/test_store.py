@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from urban_plan import cli, diff, documents, registry, schema
+from urban_plan import cli, diff, documents, registry
 from urban_plan import store as store_module
 from urban_plan.store import (
     Actor,
