@@ -50,4 +50,5 @@ left, right = st.columns([1, 2])
 left.altair_chart(charts.status_chart(shown, lang, layers.registry), width="stretch")
 milestones = data.milestones(layers.registry.progress_layers(), lang, until=on)
 right.altair_chart(charts.gantt_chart(rated, milestones, on, lang, layers.registry), width="stretch")
-widgets.provenance(layers.versions, lang)
+# The dashboard follows the works: the versions it names are those of the layers that track progress
+widgets.provenance({k: v for k, v in layers.versions.items() if k in layers.registry.progress_layers()}, lang)

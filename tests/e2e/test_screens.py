@@ -96,12 +96,20 @@ def open_map_page(screen: Session, path: str) -> Any:
 
 
 def settle(page: Any) -> None:
-    """The map has its final size: the layout script and Leaflet's resize have run (same size twice, 300 ms apart)."""
+    """The map has its final size: the layout script has measured where the map starts (--up-map-top is its top)
+    and Leaflet's resize has run (same size twice, 300 ms apart). Under load the stylesheet and script can arrive
+    after the map: a box that is merely stable may still be the iframe's default height."""
     page.wait_for_function(
         """(selector) => new Promise((done) => {
-          const box = () => JSON.stringify(document.querySelector(selector)?.getBoundingClientRect());
+          const frame = () => document.querySelector(selector);
+          const box = () => JSON.stringify(frame()?.getBoundingClientRect());
+          const measured = () => {
+            if (!document.querySelector('.st-key-up-mapzone')) { return true; }  // only the map page is measured
+            const top = frame() && Math.round(frame().getBoundingClientRect().top + window.scrollY) + 'px';
+            return document.documentElement.style.getPropertyValue('--up-map-top') === top;
+          };
           const first = box();
-          setTimeout(() => done(first === box() && first !== undefined), 300);
+          setTimeout(() => done(first === box() && first !== undefined && measured()), 300);
         })""",
         arg=MAP,
         polling=100,
