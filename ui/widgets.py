@@ -248,6 +248,9 @@ def targets_editor(actor: Actor, lang: str, viewing: dt.date | None = None) -> N
     with st.expander(t("dashboard.edit_targets", lang)):
         table = pd.DataFrame(base["doc"]["rows"])
         table["reported_as_of"] = pd.to_datetime(table["reported_as_of"], errors="coerce").dt.date
+        if "layer" not in table:  # tables saved before a row could name its layer
+            table["layer"] = None
+        layers = data.registry()
         edited = st.data_editor(
             table,
             disabled=["id"],
@@ -258,6 +261,14 @@ def targets_editor(actor: Actor, lang: str, viewing: dt.date | None = None) -> N
                 name: (
                     st.column_config.DateColumn(editing.field_name(name, lang), format="YYYY-MM-DD")
                     if name == "reported_as_of"
+                    # which progress layer's features the dashboard counts beside the target (none: not counted)
+                    else st.column_config.SelectboxColumn(
+                        editing.field_name(name, lang),
+                        options=list(layers.progress_layers()),
+                        format_func=lambda code: layers.name(code, lang),
+                        help=t("docedit.layer_help", lang),
+                    )
+                    if name == "layer"
                     else st.column_config.Column(editing.field_name(name, lang))
                 )
                 for name in table.columns

@@ -13,10 +13,7 @@ from urban_plan import registry as layer_registry
 from urban_plan.i18n import label, pick, t
 from urban_plan.registry import Registry
 
-# The targets table's rows (a document with a fixed set of fields) name no layer: these two shipped rows are
-# counted from a layer's features. Only while that layer exists, is active and tracks progress; otherwise the card
-# shows no data line, rather than counting the wrong thing.
-TARGET_LAYERS = {"five_projects_investment": "projects", "road_works": "roads"}
+TOTAL_TARGET = "five_projects_investment"  # the targets row holding the article's one total for the five projects
 
 
 @dataclass(frozen=True)
@@ -51,8 +48,9 @@ def target_cards(
                 as_of=row.get("reported_as_of") or "—",
                 share=share,
             )
-        layer = TARGET_LAYERS.get(row.get("id"))
-        layer = layer if layer in progress_layers else None
+        # A row may name the layer whose features it is counted from; only while that layer is active and tracks
+        # progress (otherwise the card shows no data line rather than count the wrong thing)
+        layer = row.get("layer") if row.get("layer") in progress_layers else None
         source = _short_source(display.local_text(row.get("source"), lang))
         note = display.local_text(row.get("note"), lang)
         if source:  # the source named on the card itself, not left to "the article"

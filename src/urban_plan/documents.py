@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from typing import Any
 
-from urban_plan import schema
+from urban_plan import registry, schema
 
 ARTICLE = "济阳区2023年工作部署报道(2023-01-11)/ January 2023 article"
 SRC_2023_END = "http://jinan.sdnews.com.cn/qx/202401/t20240117_4342483.htm"
@@ -22,6 +22,7 @@ TARGET_FIELDS = (
     "reported_as_of",
     "source",
     "note",
+    "layer",  # optional: the layer (tracking progress) whose features the dashboard counts beside this target
 )
 
 
@@ -59,6 +60,9 @@ def validate_targets(payload: Any) -> list[str]:
             value = row.get(name)
             if value is not None and (not isinstance(value, str) or len(value) > schema.MAX_TEXT_LENGTH):
                 problems.append(f"{rid}.{name}: expected text up to {schema.MAX_TEXT_LENGTH} characters")
+        layer = row.get("layer")
+        if layer is not None and not (isinstance(layer, str) and registry.ID_PATTERN.fullmatch(layer)):
+            problems.append(f"{rid}.layer: expected a layer id, found {layer!r}")
         unknown = set(row) - set(TARGET_FIELDS)
         if unknown:
             problems.append(f"{rid}: unknown fields {sorted(unknown)}")
@@ -76,6 +80,7 @@ def seed_targets() -> list[tuple[str, dict[str, Any], str]]:
             "亿元",
             "yi yuan",
             "总额来自文章;各项目分项未公开 / the total is the article's; the split is not public",
+            layer="projects",
         ),
         _row(
             "road_works",
@@ -85,6 +90,7 @@ def seed_targets() -> list[tuple[str, dict[str, Any], str]]:
             "条",
             "roads",
             "名称未公开 / names not public",
+            layer="roads",
         ),
         _row(
             "resettlement_flats",
@@ -132,7 +138,14 @@ def seed_targets() -> list[tuple[str, dict[str, Any], str]]:
 
 
 def _row(
-    rid: str, label_zh: str, label_en: str, target: float, unit_zh: str, unit_en: str, note: str
+    rid: str,
+    label_zh: str,
+    label_en: str,
+    target: float,
+    unit_zh: str,
+    unit_en: str,
+    note: str,
+    layer: str | None = None,
 ) -> dict[str, Any]:
     return {
         "id": rid,
@@ -145,6 +158,7 @@ def _row(
         "reported_as_of": None,
         "source": ARTICLE,
         "note": note,
+        "layer": layer,
     }
 
 

@@ -373,6 +373,7 @@ class _Pack:
     shown: pd.DataFrame  # filtered overlays with the rating columns (every overlay: the others draw grey on maps)
     options: mapping.MapOptions
     maps: list[folium.Map]
+    total_layer: str | None = None  # the layer whose features share the article's one total (the targets say which)
 
     def tr(self, key: str, **params: Any) -> str:
         return t(key, self.lang, **params)
@@ -407,7 +408,7 @@ def meeting_pack_html(
     now = _snapshot(store, on, registry)
     shown = progress.rate_frame(filters.apply(now.overlays, criteria, registry), on_date, lang, thresholds)
     options = mapping.MapOptions(lang=lang, basemap="none", north_arrow=True, registry=registry)
-    pack = _Pack(lang, registry, sheet, on_date, since, criteria, now, shown, options, [])
+    pack = _Pack(lang, registry, sheet, on_date, since, criteria, now, shown, options, [], _total_layer(store, on_date))
     pages = [_cover_page(pack, store)]
     for layer in registry.active():
         if not layer.tracks_progress or layer.role != "overlay":
@@ -508,6 +509,13 @@ def _version_text(layer: str, version: VersionInfo | None, lang: str, registry: 
     return t("app.layer_version", lang, layer=name, number=version.number, as_of=version.as_of)
 
 
+def _total_layer(store: LayerStore, on: dt.date) -> str | None:
+    """The layer the targets table counts the five projects' total from (its row names it), if any."""
+    version = store.effective("targets", on)
+    rows = store.load_shared("targets", version.number).get("rows", []) if version else []
+    return next((r.get("layer") for r in rows if r.get("id") == dashboard.TOTAL_TARGET), None)
+
+
 def _targets_block(pack: _Pack, store: LayerStore) -> str:
     """The targets table as in effect on the date: target against what was reported, never a made-up value."""
     tr, lang = pack.tr, pack.lang
@@ -568,7 +576,7 @@ def _feature_page(pack: _Pack, row_frame: pd.DataFrame, layer: LayerDef, number:
     kind = label("kind", row.get("kind"), lang) if row.get("kind") else ""
     investment = escape(display.investment_text(row.get("investment_yi"), lang))
     # Only the five projects share the article's one total; other layers' missing figures are just not public.
-    if row.get("investment_yi") is None and layer.id == dashboard.TARGET_LAYERS["five_projects_investment"]:
+    if row.get("investment_yi") is None and layer.id == pack.total_layer:
         total_yi = schema.FIVE_PROJECTS_TOTAL_YI
         split = tr("export.investment_split", total=f"{total_yi:g}", bn=f"{total_yi / 10:g}")
         investment += f'<div class="note">{escape(split)}</div>'
