@@ -290,17 +290,7 @@ def _import_new_layer(args: argparse.Namespace, s: store.LayerStore) -> int:
     current = s.registry()
     if args.layer in current:
         raise _Refused("registry.cli.new_layer_exists", EXIT_USAGE, "id_exists", layer=args.layer)
-    families = _families(args.families)
-    provisional = registry.add_layer(
-        current,
-        args.layer,
-        name_zh=args.name_zh,
-        name_en=args.name_en,
-        role=args.role,
-        tracks_progress=args.tracks_progress,
-        families=families if families is not None else registry.FAMILIES,
-        colour=args.colour,
-    )[args.layer]
+    provisional = registry.add_layer(current, args.layer, **_new_layer_options(args))[args.layer]
     options = _options(args, s, provisional)
     actor = _authenticated_actor(args)
     if not actor.may_write(registry.COLLECTION):  # adding a layer changes the registry itself
@@ -378,21 +368,28 @@ def _layer_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _new_layer_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What `layer add` and `import --new-layer` say about the layer to create, as registry.add_layer takes it."""
+    families = _families(args.families)
+    return {
+        "name_zh": args.name_zh,
+        "name_en": args.name_en,
+        "role": args.role,
+        "tracks_progress": args.tracks_progress,
+        "families": families if families is not None else registry.FAMILIES,
+        "colour": args.colour,
+    }
+
+
 def _layer_add(args: argparse.Namespace) -> int:
     actor = _authenticated_actor(args)
-    families = _families(args.families)
     if not (args.name_zh and args.name_en and args.role):
         raise _Refused("registry.cli.new_layer_needs", EXIT_USAGE, "usage")
     version = layer_admin.add_layer(
         _store(args),
         actor,
         args.id,
-        name_zh=args.name_zh,
-        name_en=args.name_en,
-        role=args.role,
-        tracks_progress=args.tracks_progress,
-        families=families if families is not None else registry.FAMILIES,
-        colour=args.colour,
+        **_new_layer_options(args),
         message=_with_os_user(
             args.message or layer_admin.change_sentence("add", id=args.id, zh=args.name_zh, en=args.name_en)
         ),

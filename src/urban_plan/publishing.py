@@ -148,17 +148,7 @@ def publish_new_layer(
     if not actor.may_write(registry.COLLECTION):  # per-layer editors may declare fields, never add layers
         raise PermissionDenied("not_allowed", user=actor.name, collection=registry.COLLECTION)
     layers = store.registry()
-    added = registry.add_layer(
-        layers,
-        layer.id,
-        name_zh=layer.name_zh,
-        name_en=layer.name_en,
-        role=layer.role,
-        tracks_progress=layer.tracks_progress,
-        families=layer.families,
-        colour=layer.colour,
-        fields=layer.fields,
-    )
+    added = registry.add_definition(layers, layer)
     options = dataclasses.replace(options, layer=layer.id, layer_def=added[layer.id])
     result = ingest.read_upload(name, data, options)
     if not result.ok or result.collection is None:

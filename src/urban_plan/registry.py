@@ -353,6 +353,21 @@ def add_layer(
     return Registry((*registry.layers, layer))
 
 
+def add_definition(registry: Registry, layer: LayerDef) -> Registry:
+    """Add a layer drafted elsewhere (a new layer reviewed on the upload page): the same rules as add_layer."""
+    return add_layer(
+        registry,
+        layer.id,
+        name_zh=layer.name_zh,
+        name_en=layer.name_en,
+        role=layer.role,
+        tracks_progress=layer.tracks_progress,
+        families=layer.families,
+        colour=layer.colour,
+        fields=layer.fields,
+    )
+
+
 EDITABLE = ("name_zh", "name_en", "role", "tracks_progress", "families", "colour", "order")
 
 

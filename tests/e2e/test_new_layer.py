@@ -3,7 +3,6 @@ the map (legend, details), in the table, not in the dashboard; archived, it is g
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,19 +11,11 @@ import pytest
 
 from tests.e2e import harness
 from tests.e2e.conftest import Session, browser_session
+from tests.schools import SCHOOLS, schools_geojson
 from urban_plan import auth
 from urban_plan.i18n import t
 
 PASSWORD = "correct horse battery"
-# Points inside Jiyang District; 学段 repeats a few values (becomes a choice), 建设单位 text, 占地面积(公顷) numbers.
-SCHOOLS = [
-    ("济阳区第一实验小学", "小学", "济阳区教育和体育局", 2.4, (117.05156, 36.9785)),
-    ("济阳区第二实验小学", "小学", "济阳区教育和体育局", 1.9, (117.04651, 36.99248)),
-    ("济北中学", "初中", "济阳区城市建设投资集团", 3.1, (116.94771, 36.96913)),
-    ("崔寨中学", "初中", "崔寨街道办事处", 2.7, (116.98826, 36.90386)),
-    ("济阳区第一中学", "高中", "济阳区住房和城乡建设局", 8.5, (117.23359, 37.14229)),
-    ("济阳区第二中学", "高中", "济阳街道办事处", 6.2, (117.26851, 37.14711)),
-]
 WORDS = {
     "zh": {
         "upload": "上传更新",
@@ -63,19 +54,8 @@ WORDS = {
 
 
 def schools_file(folder: Path) -> Path:
-    features = [
-        {
-            "type": "Feature",
-            "properties": {
-                **{"编号": f"sch-{i:02d}", "名称": name, "学段": stage},
-                **{"建设单位": builder, "占地面积(公顷)": area},
-            },
-            "geometry": {"type": "Point", "coordinates": list(xy)},
-        }
-        for i, (name, stage, builder, area, xy) in enumerate(SCHOOLS, start=1)
-    ]
     path = folder / "学校.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), "utf-8")
+    path.write_bytes(schools_geojson())
     return path
 
 
