@@ -37,7 +37,8 @@ else:
     part = layers.context[layers.context["layer"] == chosen] if len(layers.context) else layers.context
 
 # A layer that does not track progress has no status, progress, dates or investment to show.
-tracked = not chosen or chosen in registry.progress_layers()
+progress_layers = registry.progress_layers()
+tracked = (not chosen and (not len(part) or part["layer"].isin(progress_layers).any())) or chosen in progress_layers
 table = tables.feature_table(part, lang, registry, progress_columns=tracked)
 progress_header = tables.headers(lang)["progress"]
 st.dataframe(

@@ -37,7 +37,7 @@ def kpi_cards(shown: pd.DataFrame, overlays: pd.DataFrame, lang: str) -> None:
     cols[2].metric(
         t("kpi.mean_progress", lang),
         dashboard.mean_progress_text(k, lang),
-        help=t("kpi.mean_progress_help", lang, n=k.reported, total=k.shown),
+        help=t("kpi.mean_progress_help", lang, n=k.reported, total=k.works),
     )
     for col, status in zip(cols[3:], schema.STATUSES, strict=True):
         col.metric(label("status", status, lang), f"{k.by_status[status]}", help=t("kpi.status_help", lang))

@@ -76,11 +76,11 @@ def mean_progress_text(kpis: filters.Kpis, lang: str) -> str:
 def kpi_notes(kpis: filters.Kpis, lang: str) -> list[str]:
     """Why a KPI reads empty or zero, said on the page under the strip (not only in a tooltip)."""
     notes = []
-    if kpis.shown and kpis.mean_progress is None:
-        notes.append(t("kpi.note_no_progress", lang, total=kpis.shown))
-    elif kpis.reported < kpis.shown:
-        notes.append(t("kpi.note_some_progress", lang, n=kpis.reported, total=kpis.shown))
-    if kpis.shown and not kpis.by_status.get("completed"):
+    if kpis.works and kpis.mean_progress is None:
+        notes.append(t("kpi.note_no_progress", lang, total=kpis.works))
+    elif kpis.reported < kpis.works:
+        notes.append(t("kpi.note_some_progress", lang, n=kpis.reported, total=kpis.works))
+    if kpis.works and not kpis.by_status.get("completed"):
         notes.append(t("kpi.note_none_completed", lang))
     return notes
 

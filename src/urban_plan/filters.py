@@ -257,6 +257,12 @@ class Kpis:
     by_status: dict[str, int] = field(default_factory=dict)
     mean_progress: float | None = None  # over features that report progress
     reported: int = 0  # how many shown features report progress
+    tracked: int | None = None  # how many shown features belong to layers that track progress (None: all of them)
+
+    @property
+    def works(self) -> int:
+        """The shown features progress is expected of (a school or a river reports none, and is not "missing" it)."""
+        return self.shown if self.tracked is None else self.tracked
 
 
 def kpis(shown: pd.DataFrame, all_overlays: pd.DataFrame, registry: Registry | None = None) -> Kpis:
@@ -271,4 +277,5 @@ def kpis(shown: pd.DataFrame, all_overlays: pd.DataFrame, registry: Registry | N
         by_status={s: int((tracked["status"] == s).sum()) if len(tracked) else 0 for s in schema.STATUSES},
         mean_progress=float(reported.mean()) if len(reported) else None,
         reported=len(reported),
+        tracked=len(tracked),
     )

@@ -44,6 +44,7 @@ def feature_table(
     the registry; without one, from the shipped layers, and attributes are headed by their own names. Without
     `progress_columns`, the construction columns (status, progress, dates, investment) are left out."""
     attributes = _table_attributes(frame, registry, lang)
+    untracked = {layer.id for layer in registry.layers if not layer.tracks_progress} if registry else set()
     rows = []
     for _, row in frame.iterrows():
         data = display.clean(row.to_dict())
@@ -55,9 +56,7 @@ def feature_table(
                 "kind": label("kind", data.get("kind"), lang) if data.get("kind") else "",
                 "status": label("status", data.get("status"), lang) if data.get("status") else "",
                 "progress": data.get("progress"),
-                "start_date": display.date_text(data.get("start_date"), lang),
-                "end_date": display.date_text(data.get("end_date"), lang),
-                "investment_yi": display.investment_text(data.get("investment_yi"), lang),
+                **_construction(data, layer in untracked, lang),
                 "confidence": display.confidence_text(data.get("confidence"), lang),
                 "source": display.local_text(data.get("source"), lang),
                 "note": display.local_text(data.get("note"), lang),
@@ -74,6 +73,17 @@ def feature_table(
     if not progress_columns:
         table = table.drop(columns=list(PROGRESS_COLUMNS))
     return table.rename(columns=headers(lang))
+
+
+def _construction(data: dict[str, Any], untracked: bool, lang: str) -> dict[str, str]:
+    """Dates and investment as read; in a layer that does not track progress (schools) a missing one is an empty
+    cell, not "no data" or "not public": nothing was expected there. Values it does have are shown."""
+    shown = {
+        "start_date": display.date_text(data.get("start_date"), lang),
+        "end_date": display.date_text(data.get("end_date"), lang),
+        "investment_yi": display.investment_text(data.get("investment_yi"), lang),
+    }
+    return {k: ("" if untracked and data.get(k) is None else v) for k, v in shown.items()}
 
 
 def attribute_text(value: Any, spec: FieldDef | None, lang: str) -> Any:

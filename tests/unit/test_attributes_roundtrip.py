@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from urban_plan import charts, dashboard, diff, export, frame, i18n, ingest, mapping, progress, publishing, tables
@@ -351,3 +352,17 @@ def test_a_table_of_a_layer_without_progress_leaves_out_the_construction_columns
     table = tables.feature_table(frame.collection_frame(fc, "schools"), "en", layers, progress_columns=False)
     assert list(table.columns) == ["Name", "Layer", "Kind", "Confidence", "Source", "Note", "ID", "Stage"]
     assert set(table["Layer"]) == {"Schools"} and set(table["Stage"]) == {"Primary"}
+
+
+def test_a_layer_without_progress_shows_empty_construction_cells_not_no_data_in_a_mixed_table() -> None:
+    layers = reg.add_layer(reg.builtin(), "schools", name_zh="学校", name_en="Schools", role="overlay")
+    mixed = pd.DataFrame(
+        [
+            {"layer": "schools", "id": "s1", "name_zh": "实验小学", "investment_yi": None, "end_date": None},
+            {"layer": "roads", "id": "r1", "name_zh": "纬三路", "investment_yi": None, "end_date": None},
+        ]
+    )
+    table = tables.feature_table(mixed, "zh", layers)
+    school, road = table.to_dict("records")
+    assert school["投资(亿元)"] == "" and school["计划完工"] == ""
+    assert road["投资(亿元)"] != "" and road["计划完工"] != ""  # a road work's missing figure is said to be missing

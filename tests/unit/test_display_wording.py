@@ -130,12 +130,18 @@ def test_the_kpi_strip_says_why_a_figure_is_empty_in_words() -> None:
     none = filters.Kpis(shown=23, by_status={"planned": 14, "in_progress": 9, "completed": 0})
     assert dashboard.mean_progress_text(none, "zh") == "暂无上报"
     notes = dashboard.kpi_notes(none, "zh")
-    assert notes[0].startswith("平均进度:暂无上报。显示的 23 个要素均未上报进度")
+    assert notes[0].startswith("平均进度:暂无上报。显示的跟踪进度的 23 个要素均未上报进度")
     assert notes[1].startswith("已完工:0 个。")
     some = filters.Kpis(shown=5, by_status={"completed": 1}, mean_progress=42.4, reported=2)
     assert dashboard.mean_progress_text(some, "en") == "42%"
-    assert dashboard.kpi_notes(some, "en") == ["The mean counts only the 2 features with reported progress (5 shown)."]
+    assert dashboard.kpi_notes(some, "en") == [
+        "The mean counts only the 2 features with reported progress (5 progress-tracked features shown)."
+    ]
     assert dashboard.kpi_notes(filters.Kpis(shown=0), "zh") == []
+    # Six schools shown beside four road works: the note is about the works, not "10 features without progress"
+    mixed = filters.Kpis(shown=10, by_status={"in_progress": 4}, tracked=4)
+    assert "跟踪进度的 4 个要素" in dashboard.kpi_notes(mixed, "zh")[0]
+    assert dashboard.kpi_notes(filters.Kpis(shown=6, tracked=0), "zh") == []  # only schools: nothing to explain
 
 
 def test_a_map_tooltip_labels_its_feature_key_as_an_id() -> None:
