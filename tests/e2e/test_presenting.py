@@ -116,7 +116,9 @@ def test_a_shared_link_reopens_the_same_state(show: Session) -> None:
     assert "Plan versus actual" in legend.inner_text()
 
     # Pan and zoom: no rerun, but the link follows the view; a colleague opening it sees the same extent. (Once the
-    # map has finished moving to the link's view: a zoom animation in flight would end on its own target.)
+    # script has finished running, so no later run remounts the map under the pan, and the map has finished moving
+    # to the link's view: a zoom animation in flight would end on its own target.)
+    harness.wait_for_app(page)
     harness.map_frame(page).locator("body").evaluate(
         """() => new Promise((done) => {
           const settled = () => !window.map._animatingZoom && window.map.getZoom() === 12.5;
