@@ -24,7 +24,7 @@ PREVIEW_CENTRE, PREVIEW_ZOOM = (37.01, 117.16), 10
 
 
 def kpi_cards(shown: pd.DataFrame, overlays: pd.DataFrame, lang: str) -> None:
-    k = filters.kpis(shown, overlays, data.registry())  # status counts: layers that track progress
+    k = filters.kpis(shown, data.registry())  # status counts: layers that track progress
     # Keyed: the layout stylesheet wraps the labels (never cut to "Feature…") and lays the six cards out as a
     # compact 3 x 2 strip when the room is narrow instead of a screenful of stacked cards.
     cols = st.container(key="up-kpis").columns(6)

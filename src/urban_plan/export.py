@@ -462,7 +462,7 @@ def _cover_page(pack: _Pack, store: LayerStore) -> str:
     versions = "".join(
         f"<li>{escape(_version_text(layer, v, lang, pack.registry))}</li>" for layer, v in pack.now.versions.items()
     )
-    kpis = filters.kpis(pack.shown, pack.now.overlays, pack.registry)
+    kpis = filters.kpis(pack.shown, pack.registry)
     statuses = " · ".join(
         f"{_chip(display.status_colour(s), label('status', s, lang))} {n}" for s, n in kpis.by_status.items()
     )

@@ -265,10 +265,9 @@ class Kpis:
         return self.shown if self.tracked is None else self.tracked
 
 
-def kpis(shown: pd.DataFrame, all_overlays: pd.DataFrame, registry: Registry | None = None) -> Kpis:
+def kpis(shown: pd.DataFrame, registry: Registry | None = None) -> Kpis:
     """The KPI cards' numbers for the features shown: status counts and mean progress over the layers that track
     progress (`registry`; None: every layer), the count over every feature shown."""
-    del all_overlays  # kept for callers: the cards' totals are theirs to count
     tracked = shown[shown["layer"].isin(registry.progress_layers())] if registry is not None and len(shown) else shown
     progress = pd.to_numeric(tracked["progress"], errors="coerce") if len(tracked) else pd.Series(dtype=float)
     reported = progress.dropna()

@@ -100,6 +100,8 @@ def known_collections(layer_store: LayerStore | None = None) -> tuple[str, ...]:
 class LayerStore(abc.ABC):
     """What the app needs from storage. Backend-neutral: a file backend today, PostGIS next."""
 
+    _registry_cache: tuple[tuple[int, str], registry.Registry] | None = None  # (version, sha256) -> parsed
+
     @abc.abstractmethod
     def history(self, collection: str) -> list[VersionInfo]:
         """All versions, oldest first. Empty when the collection has never been published."""
@@ -119,10 +121,10 @@ class LayerStore(abc.ABC):
         if info is None:
             return registry.builtin()
         key = (info.number, info.sha256)
-        cached = self.__dict__.get("_registry_cache")
+        cached = self._registry_cache
         if cached is None or cached[0] != key:
             cached = (key, registry.Registry.from_payload(self.load_shared(registry.COLLECTION, info.number)))
-            self.__dict__["_registry_cache"] = cached
+            self._registry_cache = cached
         return cached[1]
 
     def is_layer(self, collection: str) -> bool:
@@ -265,6 +267,10 @@ class FileLayerStore(LayerStore):
         # 20,000 parcels costs most of a second. Shared objects: callers treat what `load` returns as read-only.
         self._parsed: collections.OrderedDict[tuple[str, int, str], Any] = collections.OrderedDict()
         self._parsed_lock = threading.Lock()
+        # Parsed manifests, by collection, with the (inode, mtime, size) they were read at: every page run asks for
+        # the history of each layer and of the registry (which every layer check consults) several times. A commit
+        # renames a new, longer manifest into place, so a changed manifest never matches its old key.
+        self._manifests: dict[str, tuple[tuple[int, int, int], tuple[VersionInfo, ...]]] = {}
 
     def __repr__(self) -> str:
         return f"FileLayerStore({str(self.root)!r})"
@@ -272,10 +278,17 @@ class FileLayerStore(LayerStore):
     def history(self, collection: str) -> list[VersionInfo]:
         self._check_collection(collection)
         path = self._manifest_path(collection)
-        if not path.exists():
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
             return []
-        rows = json.loads(path.read_text(encoding="utf-8"))
-        return [VersionInfo(**row) for row in rows]
+        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        cached = self._manifests.get(collection)
+        if cached is None or cached[0] != key:
+            rows = json.loads(path.read_text(encoding="utf-8"))
+            cached = (key, tuple(VersionInfo(**row) for row in rows))
+            self._manifests[collection] = cached
+        return list(cached[1])
 
     def load(self, collection: str, number: int | None = None) -> Any:
         return json.loads(self.load_bytes(collection, number))

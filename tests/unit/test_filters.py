@@ -125,15 +125,15 @@ def test_every_layer_is_shown_by_default_also_one_added_later() -> None:
 
 def test_kpis_count_statuses_and_average_only_reported_progress() -> None:
     shown = filters.apply(frame(), Criteria())
-    k = filters.kpis(shown, frame())
+    k = filters.kpis(shown)
     assert (k.shown, k.reported, k.mean_progress) == (5, 4, pytest.approx((40 + 100 + 75 + 0) / 4))
     assert k.by_status == {"planned": 2, "in_progress": 2, "completed": 1}
-    none_reported = filters.kpis(shown[shown["progress"].isna()], frame())
+    none_reported = filters.kpis(shown[shown["progress"].isna()])
     assert none_reported.mean_progress is None and none_reported.reported == 0
 
 
 def test_kpis_count_statuses_and_progress_only_in_layers_that_track_progress() -> None:
     everything = with_schools()
-    k = filters.kpis(everything, everything, LAYERS)
+    k = filters.kpis(everything, LAYERS)
     assert (k.shown, k.reported) == (8, 4)
     assert k.by_status == {"planned": 2, "in_progress": 2, "completed": 1}

@@ -121,3 +121,14 @@ def test_a_layer_leaves_the_registry_only_by_archiving_even_through_a_rollback(s
     store.rollback(registry.COLLECTION, 1, actor=EDITOR, base_version=2)
     assert "schools" not in store.registry().ids() and store.registry()["schools"].archived
     assert store.load("schools")["features"][0]["properties"]["id"] == "s1"
+
+
+def test_a_second_store_on_the_same_folder_sees_each_new_version_and_registry_at_once(tmp_path) -> None:
+    writer, reader = FileLayerStore(tmp_path), FileLayerStore(tmp_path)  # two server processes, in effect
+    assert reader.history("context") == [] and "schools" not in reader.registry()
+    _with_schools(writer)
+    assert "schools" in reader.registry()
+    for number in (1, 2, 3):
+        writer.publish("schools", _collection(_school(f"s{number}")), actor=EDITOR, base_version=number - 1)
+        assert [v.number for v in reader.history("schools")] == list(range(1, number + 1))
+        assert reader.load("schools")["features"][0]["properties"]["id"] == f"s{number}"
