@@ -18,6 +18,7 @@ BASEMAP_PAGES = FILTERED_PAGES | {
 }  # pages that show the shared filters ("" is the default page)
 
 st.set_page_config(page_title="济阳区规划一张图 · Jiyang planning map", page_icon="🗺️", layout="wide")
+data.begin_run()
 
 lang = state.lang()
 state.follow_map_extent()
@@ -51,9 +52,8 @@ with st.sidebar:
     lang = state.lang()
     if navigation.url_path in FILTERED_PAGES:
         state.time_controls()
-        layers = data.layers()
         with st.expander(t("filters.title", lang), expanded=True):
-            state.filter_widgets(sorted(k for k in layers.overlays["kind"].dropna().unique()))
+            state.filter_widgets(data.kinds(data.layers()))
     if navigation.url_path in BASEMAP_PAGES:
         state.basemap_choice()
 

@@ -19,7 +19,7 @@ shown = filters.apply(layers.overlays, view.criteria, layers.registry)
 layout.styles()
 st.title(t("dashboard.title", lang))
 widgets.plain(widgets.view_caption(view, lang))
-widgets.kpi_cards(shown, layers.overlays, lang)
+widgets.kpi_cards(filters.kpis(shown, layers.registry), len(layers.overlays), lang)
 
 st.subheader(t("dashboard.targets", lang))
 targets, _ = data.document("targets", view.as_of)

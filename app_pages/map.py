@@ -12,8 +12,7 @@ view = state.view()
 lang = view.lang
 layers = data.layers(view.as_of)
 options = state.map_options(url_extent=True)
-drawn = data.map_data(view.as_of, view.criteria, state.thresholds(), options)
-shown = drawn.shown
+drawn = data.map_data(layers, view.as_of, view.criteria, state.thresholds(), options)
 changed = data.changes(view.compare, view.as_of, lang)
 changed = changed[changed["layer"].map(view.criteria.shows_layer).astype(bool)] if len(changed) else changed
 
@@ -22,27 +21,42 @@ layout.fit_map()
 with st.container(key="up-head"):  # title and as-of line: the stamp of a printed page
     st.title(t("map.title", lang))
     widgets.plain(widgets.view_caption(view, lang))
-widgets.kpi_cards(shown, layers.overlays, lang)
+widgets.kpi_cards(drawn.kpis, len(layers.overlays), lang)
 
-groups = mapping.prepared_overlay_groups(*drawn.groups_input, options)
 if simplified := mapping.simplified_notice(drawn.groups_input[0].values(), lang):
     st.info(simplified)
-if view.compare:
-    groups.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))
+
+
+def overlay_groups() -> list:
+    """The overlays the map shows (made only when this selection has not been drawn before, see planning_map)."""
+    groups = mapping.prepared_overlay_groups(*drawn.groups_input, options)
+    if view.compare:
+        groups.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))
+    return groups
+
+
+compared = data.layers(view.compare).key if view.compare else ""
 # Side by side on wide screens; the stylesheet puts the details under the map when the room is narrow.
 map_col, details_col = st.container(key="up-mapzone").columns([3, 1], gap="medium")
 with map_col:
     # Only clicks rerun the script (the clicked feature's tooltip names it); pans and zooms do not.
     result = widgets.planning_map(
-        view, drawn, groups, options, name="map", height=640, returned_objects=["last_object_clicked_tooltip"]
+        view,
+        drawn,
+        overlay_groups,
+        data.digest(drawn.key, view.compare, compared),
+        options,
+        name="map",
+        height=640,
+        returned_objects=["last_object_clicked_tooltip"],
     )
 with details_col:
     st.subheader(t("map.details", lang))
     key = mapping.feature_key_from_text((result or {}).get("last_object_clicked_tooltip"))
-    found = widgets.find_feature([shown, layers.context], *key) if key else None
+    found = widgets.find_feature([drawn.shown, layers.context], *key) if key else None
     widgets.feature_details(found, lang, layers.registry)
 
 if view.compare:
     widgets.changes_table(changed, view.compare, lang)
 widgets.provenance(layers.versions, lang)
-exports.export_buttons(view, layers, shown, changed)
+exports.export_buttons(view, layers, drawn, changed)

@@ -18,18 +18,29 @@ presenting.open_requested_view(views)
 view = state.view()
 
 options = state.map_options(presentation=True, forward_keys=True, url_extent=True)
-drawn = data.map_data(view.as_of, view.criteria, state.thresholds(), options)
+drawn = data.map_data(data.layers(view.as_of), view.as_of, view.criteria, state.thresholds(), options)
 current = next((v for v in views if v["id"] == view.view), None)
 title = pick(current["title_zh"], current["title_en"], lang) if current else t("present.title", lang)
-groups = mapping.prepared_overlay_groups(*drawn.groups_input, options)
-if view.compare:
-    changed = data.changes(view.compare, view.as_of, lang)
-    groups.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))
+
+
+def overlay_groups() -> list:
+    """The overlays the map shows (made only when this selection has not been drawn before, see planning_map)."""
+    groups = mapping.prepared_overlay_groups(*drawn.groups_input, options)
+    if view.compare:
+        changed = data.changes(view.compare, view.as_of, lang)
+        groups.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))
+    return groups
+
+
+compared = data.layers(view.compare).key if view.compare else ""
 # Heading, map and step bar fill the screen exactly (layout.css): the map takes what the other two leave, so the
 # height given here is only the first paint's.
 with st.container(key="up-present"):
     presenting.heading(title, widgets.view_caption(view, lang), presenting.position(views, view.view), lang)
-    widgets.planning_map(view, drawn, groups, options, name="present", height=600, returned_objects=[])
+    groups_key = data.digest(drawn.key, view.compare, compared)
+    widgets.planning_map(
+        view, drawn, overlay_groups, groups_key, options, name="present", height=600, returned_objects=[]
+    )
     presenting.step_buttons(views, lang)
 presenting.swipe_steps()
 actor = auth.current_actor()

@@ -19,7 +19,7 @@ shown = filters.apply(layers.overlays, view.criteria, registry)
 layout.styles()
 st.title(t("table.title", lang))
 widgets.plain(widgets.view_caption(view, lang))
-widgets.kpi_cards(shown, layers.overlays, lang)
+widgets.kpi_cards(filters.kpis(shown, layers.registry), len(layers.overlays), lang)
 
 # Every overlay the filters show, or one active layer (a base layer too) with all of its own columns.
 choices = ["", *registry.overlays(), *registry.bases()]

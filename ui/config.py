@@ -8,11 +8,17 @@ from typing import Any
 
 import streamlit as st
 
+from ui import data
 from urban_plan import auth, basemaps
 
 
 def secrets() -> dict[str, Any]:
-    """`URBAN_PLAN_SECRETS` when set (the CLI reads the same file), else Streamlit's secrets.toml."""
+    """`URBAN_PLAN_SECRETS` when set (the CLI reads the same file), else Streamlit's secrets.toml. Read once per
+    run (several parts of every page ask; treat it as read-only)."""
+    return data.this_run(("secrets",), _read_secrets)
+
+
+def _read_secrets() -> dict[str, Any]:
     if os.environ.get(auth.SECRETS_ENV):
         path = auth.secrets_path()
         try:
@@ -26,4 +32,4 @@ def secrets() -> dict[str, Any]:
 
 
 def basemap_settings() -> basemaps.Settings:
-    return basemaps.settings_from(secrets())
+    return data.this_run(("basemap_settings",), lambda: basemaps.settings_from(secrets()))

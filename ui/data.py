@@ -3,23 +3,73 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import cachetools
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from urban_plan import filters, frame, ingest, mapping, progress, publishing
-from urban_plan.registry import COLLECTION as REGISTRY
 from urban_plan.registry import Registry
 from urban_plan.store import DATA_DIR_ENV, LayerStore, VersionInfo, open_store
+
+_RUN = "_data_this_run"
+
+
+def shared_cache(max_entries: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A process-wide LRU for page work that depends on the data, never on the session, keyed by the first
+    argument only (a string naming everything the value depends on); the other arguments say how to make it.
+
+    For the per-run hot path instead of st.cache_resource, whose lookup costs ~0.5 ms (it inspects the function's
+    signature and hashes every argument on each call). Simultaneous misses of one key make it once (a meeting
+    opening the same link at once); values are shared: treat them as read-only."""
+    return cachetools.cached(
+        cachetools.LRUCache(max_entries), key=lambda key, *_args, **_kwargs: key, condition=threading.Condition()
+    )
+
+
+def begin_run() -> None:
+    """First thing of every run (app.py): what the store holds now is asked once per run, not on every call (a
+    filter change calls layers() and registry() a dozen times; each asks the store and Streamlit's caches)."""
+    st.session_state[_RUN] = {}
 
 
 def store() -> LayerStore:
     """The configured store (`URBAN_PLAN_DATA_DIR`, default geodata/), one object per data directory."""
-    return _store(os.environ.get(DATA_DIR_ENV, ""))
+    memo = _memo()
+    if memo is None:
+        return _store(os.environ.get(DATA_DIR_ENV, ""))
+    if "store" not in memo:
+        memo["store"] = _store(os.environ.get(DATA_DIR_ENV, ""))
+    return memo["store"]
+
+
+def this_run(key: tuple, compute: Any) -> Any:
+    """`compute()`, remembered for the rest of this run unless this process publishes meanwhile (another
+    process's publish shows from the next run on). Outside a run (HTTP routes, tests): computed every time."""
+    memo = _memo()
+    if memo is None:
+        return compute()
+    writes = store().writes
+    hit = memo.get(key)
+    if hit is None or hit[0] != writes:
+        hit = memo[key] = (writes, compute())
+    return hit[1]
+
+
+def _memo() -> dict | None:
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return None
+    return st.session_state.get(_RUN)
 
 
 @st.cache_resource
@@ -29,7 +79,7 @@ def _store(root: str) -> LayerStore:
 
 def registry() -> Registry:
     """The layer registry in force (which layers exist, their names, fields and order): read from the store."""
-    return store().registry()
+    return this_run(("registry",), lambda: store().registry())
 
 
 @dataclass
@@ -39,35 +89,38 @@ class Layers:
     versions: dict[str, VersionInfo | None]  # the version shown per layer (None: nothing in effect yet)
     registry: Registry
 
+    @functools.cached_property
+    def key(self) -> str:
+        """Names the versions shown (and the registry, and the data directory): a new publish, a new name."""
+        versions = ((name, v.number, v.sha256) if v else (name, 0, "") for name, v in self.versions.items())
+        return digest(*versions, self.registry.digest, os.environ.get(DATA_DIR_ENV, ""))
+
 
 def layers(as_of: dt.date | None = None) -> Layers:
-    """Every layer as in effect on `as_of` (default: today's current versions). Only the manifests are read per
-    run; frames are built once per set of versions and shared (treated as read-only: never mutate them)."""
+    """Every layer as in effect on `as_of` (default: today's current versions). Only the manifests are read, once
+    per run; frames are built once per set of versions and shared (treated as read-only: never mutate them)."""
+    return this_run(("layers", as_of), lambda: _layers(as_of))
+
+
+def _layers(as_of: dt.date | None) -> Layers:
     s = store()
     layers_now = s.registry()
     names = layers_now.ids()
     versions = {layer: (s.effective(layer, as_of) if as_of else s.current(layer)) for layer in names}
     # The registry's version is part of the key: a renamed, reordered or archived layer rebuilds the frames.
-    head = s.current(REGISTRY)
-    key = (
-        ("", head.number if head else 0, head.sha256 if head else ""),
-        *((layer, v.number, v.sha256) if v else (layer, 0, "") for layer, v in versions.items()),
-    )
-    context, overlays = _frames(key, os.environ.get(DATA_DIR_ENV, ""))
-    return Layers(context, overlays, versions, layers_now)
+    shown = Layers(frame.empty_frame(), frame.empty_frame(), versions, layers_now)
+    shown.context, shown.overlays = _frames(shown.key, s, shown)
+    return shown
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _frames(key: tuple, root: str) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """cache_resource, not cache_data: no unpickled copy per call (tens of thousands of parcels take seconds)."""
-    del root
-    layers_now = registry()
+@shared_cache(16)
+def _frames(key: str, s: LayerStore, shown: Layers) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Built once per set of versions and shared, never copied (tens of thousands of parcels take seconds)."""
+    del key
     frames = {
-        layer: frame.collection_frame(store().load_shared(layer, number), layer)
-        for layer, number, _ in key[1:]
-        if number
+        layer: frame.collection_frame(s.load_shared(layer, v.number), layer) for layer, v in shown.versions.items() if v
     }
-    return _combined(frames, layers_now.bases()), _combined(frames, layers_now.overlays())
+    return _combined(frames, shown.registry.bases()), _combined(frames, shown.registry.overlays())
 
 
 def _combined(frames: dict[str, gpd.GeoDataFrame], names: tuple[str, ...]) -> gpd.GeoDataFrame:
@@ -94,10 +147,18 @@ def _preview(
 
 
 def changes(since: dt.date | None, on: dt.date | None, lang: str) -> gpd.GeoDataFrame:
-    """Overlay features that changed between `since` and `on` (default today), for halos and the table."""
+    """Overlay features that changed between `since` and `on` (default today), for halos and the table: once per
+    pair of data versions (shared, read-only)."""
     if since is None:
         return frame.empty_frame()
-    return progress.changed_features(layers(since).overlays, layers(on).overlays, lang, registry())
+    before, after = layers(since), layers(on)
+    return _changes(digest(before.key, after.key, lang), before, after, lang)
+
+
+@shared_cache(16)
+def _changes(key: str, before: Layers, after: Layers, lang: str) -> gpd.GeoDataFrame:
+    del key
+    return progress.changed_features(before.overlays, after.overlays, lang, after.registry)
 
 
 def meetings() -> list[dt.date]:
@@ -130,8 +191,17 @@ def _milestones(
 class MapData:
     """What the map pages draw: every overlay rated, the filter's rows, and the layers prepared for the browser."""
 
-    shown: gpd.GeoDataFrame  # filtered and rated
+    layers: Layers  # the layers in force for the view's date (the map's base comes from them too)
+    everything: gpd.GeoDataFrame  # every overlay, rated: shared between sessions, never mutate
+    keep: np.ndarray  # the filter's rows of `everything`
+    kpis: filters.Kpis
     groups_input: tuple[dict[str, mapping.PreparedLayer], dict[str, np.ndarray], dict[str, int]]
+    key: str  # names the data version, style and selection: equal keys draw equal overlays
+
+    @functools.cached_property
+    def shown(self) -> gpd.GeoDataFrame:
+        """The filter's rows (taken when a page needs them: details of a click, tables, exports)."""
+        return self.everything[self.keep]
 
     @property
     def shared(self) -> list[mapping.PreparedLayer]:
@@ -140,59 +210,90 @@ class MapData:
         return mapping.shared_overlays(self.groups_input[0])
 
 
-def rated(as_of: dt.date | None, thresholds: progress.Thresholds, lang: str) -> gpd.GeoDataFrame:
-    """All overlays as of a date, with plan-versus-actual columns; computed once per data version and date."""
-    current = layers(as_of)
-    return _rated(_versions_key(current), as_of or dt.date.today(), thresholds, lang, as_of)
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _rated(
-    versions: tuple, on: dt.date, thresholds: progress.Thresholds, lang: str, as_of: dt.date | None
+def rated(
+    as_of: dt.date | None, thresholds: progress.Thresholds, lang: str, current: Layers | None = None
 ) -> gpd.GeoDataFrame:
-    del versions  # cache key: a new publish is a new entry
-    return progress.rate_frame(layers(as_of).overlays, on, lang, thresholds)
+    """All overlays as of a date, with plan-versus-actual columns; computed once per data version and date.
+    `current`: layers(as_of) when the caller has it already."""
+    current = current or layers(as_of)
+    on = as_of or dt.date.today()
+    return _rated(digest(current.key, on, thresholds, lang), current, on, thresholds, lang)
+
+
+@shared_cache(16)
+def _rated(key: str, current: Layers, on: dt.date, thresholds: progress.Thresholds, lang: str) -> gpd.GeoDataFrame:
+    del key
+    return progress.rate_frame(current.overlays, on, lang, thresholds)
 
 
 def map_data(
-    as_of: dt.date | None, criteria: filters.Criteria, thresholds: progress.Thresholds, options: mapping.MapOptions
+    current: Layers,
+    as_of: dt.date | None,
+    criteria: filters.Criteria,
+    thresholds: progress.Thresholds,
+    options: mapping.MapOptions,
 ) -> MapData:
-    """Rate and prepare once per data version, date and style (cached), then filter by selecting rows: a
-    filter change costs a mask and a string join, not a rebuild."""
-    everything = rated(as_of, thresholds, options.lang)
-    keep = filters.mask(everything, criteria, registry()) if len(everything) else np.zeros(0, dtype=bool)
-    prepared = _prepared(_versions_key(layers(as_of)), as_of, thresholds, options)
-    by_layer = {name: keep[(everything["layer"] == name).to_numpy()] for name in prepared}
+    """Rate and prepare once per data version, date and style; select once per set of filters (all cached and
+    shared by every session): a filter change is one cache lookup, not a rebuild. `current` is layers(as_of)."""
+    key = digest(current.key, as_of or dt.date.today(), thresholds, options.cache_key, criteria.cache_key)
+    return _map_data(key, current, as_of, criteria, thresholds, options)
+
+
+@shared_cache(256)
+def _map_data(
+    key: str,
+    current: Layers,
+    as_of: dt.date | None,
+    criteria: filters.Criteria,
+    thresholds: progress.Thresholds,
+    options: mapping.MapOptions,
+) -> MapData:
+    """The rows a set of filters keeps, their KPI figures and each layer's part of the selection. Meetings share
+    filters (everyone opens the same link): one computation serves them all. Arrays are read-only."""
+    everything = rated(as_of, thresholds, options.lang, current)
+    prepared = _prepared(digest(current.key, as_of, thresholds, options.cache_key), everything, current, options)
+    keep = filters.mask(everything, criteria, current.registry) if len(everything) else np.zeros(0, dtype=bool)
+    names = everything["layer"].to_numpy()
+    by_layer = {name: keep[names == name] for name in prepared}
+    for array in (keep, *by_layer.values()):
+        array.setflags(write=False)
     counts = {name: int(mask.sum()) for name, mask in by_layer.items()}
-    return MapData(everything[keep], (prepared, by_layer, counts))
+    kpis = filters.kpis(everything[keep], current.registry)
+    return MapData(current, everything, keep, kpis, (prepared, by_layer, counts), key)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@shared_cache(16)
 def _prepared(
-    versions: tuple, as_of: dt.date | None, thresholds: progress.Thresholds, options: mapping.MapOptions
+    key: str, everything: gpd.GeoDataFrame, current: Layers, options: mapping.MapOptions
 ) -> dict[str, mapping.PreparedLayer]:
-    del versions
-    everything = rated(as_of, thresholds, options.lang)
-    parts = {
-        name: everything[everything["layer"] == name]
-        for name in registry().overlays()
-        if len(everything) and (everything["layer"] == name).any()
-    }
+    del key
+    names = everything["layer"] if len(everything) else pd.Series(dtype=object)
+    parts = {name: everything[names == name] for name in current.registry.overlays() if (names == name).any()}
     return mapping.prepare_layers(parts, options)  # one vertex budget for all overlays of the map
 
 
-def _versions_key(current: Layers) -> tuple:
-    versions = ((name, v.number, v.sha256) if v else (name, 0, "") for name, v in current.versions.items())
-    head = store().current(REGISTRY)
-    return (*versions, ("", head.sha256 if head else ""), os.environ.get(DATA_DIR_ENV, ""))
+def kinds(current: Layers) -> list[str]:
+    """The kinds (道路, 学校 …) the overlays have, sorted: for the kind filter, once per data version."""
+    return _kinds(current.key, current)
+
+
+@shared_cache(16)
+def _kinds(key: str, current: Layers) -> list[str]:
+    del key
+    return sorted(str(kind) for kind in current.overlays["kind"].dropna().unique())
+
+
+def digest(*parts: Any) -> str:
+    """A short name for some keys (their repr), for cache keys made of several."""
+    return hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
 
 
 def prepared_context(current: Layers, as_of: dt.date | None, options: mapping.MapOptions) -> mapping.PreparedLayer:
     """The base layer of `current` (= layers(as_of)) as the browser gets it, built once per data version and style."""
-    return _prepared_context(_versions_key(current), as_of, options)
+    return _prepared_context(digest(current.key, options.cache_key), current, options)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _prepared_context(versions: tuple, as_of: dt.date | None, options: mapping.MapOptions) -> mapping.PreparedLayer:
-    del versions
-    return mapping.prepare_layer(layers(as_of).context, options)
+@shared_cache(16)
+def _prepared_context(key: str, current: Layers, options: mapping.MapOptions) -> mapping.PreparedLayer:
+    del key
+    return mapping.prepare_layer(current.context, options)

@@ -43,7 +43,8 @@ class Render:
     mime: str
 
 
-def export_buttons(view: ViewState, layers: data.Layers, shown: pd.DataFrame, changed: pd.DataFrame) -> None:
+def export_buttons(view: ViewState, layers: data.Layers, drawn: data.MapData, changed: pd.DataFrame) -> None:
+    """HTML, PNG and PDF exports of what the map shows (`drawn`: its rows are taken only when a file is made)."""
     lang = view.lang
     stamp_line = widgets.view_caption(view, lang)
 
@@ -51,7 +52,7 @@ def export_buttons(view: ViewState, layers: data.Layers, shown: pd.DataFrame, ch
         options = mapping.MapOptions(lang=lang, colour_by=view.colour_by, north_arrow=True, registry=layers.registry)
         return export.standalone_html(
             layers.context,
-            shown,
+            drawn.shown,
             options=options,
             title=t("app.title", lang),
             as_of_line=stamp_line,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import partial
 from typing import Any, NoReturn
 
@@ -23,12 +24,13 @@ _CHOICES = {"": "uploadpage.kept", LEAVE_OUT: "uploadpage.left_out"}
 PREVIEW_CENTRE, PREVIEW_ZOOM = (37.01, 117.16), 10
 
 
-def kpi_cards(shown: pd.DataFrame, overlays: pd.DataFrame, lang: str) -> None:
-    k = filters.kpis(shown, data.registry())  # status counts: layers that track progress
+def kpi_cards(k: filters.Kpis, total: int, lang: str) -> None:
+    """The KPI strip: `k` = filters.kpis of the features shown (status counts: layers that track progress), `total`
+    the overlay features there are."""
     # Keyed: the layout stylesheet wraps the labels (never cut to "Feature…") and lays the six cards out as a
     # compact 3 x 2 strip when the room is narrow instead of a screenful of stacked cards.
     cols = st.container(key="up-kpis").columns(6)
-    cols[0].metric(t("kpi.shown", lang), f"{k.shown}", help=t("kpi.shown_help", lang, total=len(overlays)))
+    cols[0].metric(t("kpi.shown", lang), f"{k.shown}", help=t("kpi.shown_help", lang, total=total))
     cols[1].metric(
         t("kpi.five_projects", lang),
         t("kpi.money", lang, yi=f"{schema.FIVE_PROJECTS_TOTAL_YI:g}", bn=f"{schema.FIVE_PROJECTS_TOTAL_YI / 10:g}"),
@@ -133,29 +135,48 @@ def field_mapping_editor(source_fields: list[str], field_map: dict[str, str | No
 def planning_map(
     view: ViewState,
     drawn: data.MapData,
-    groups: list,
+    make_groups: Callable[[], list],
+    groups_key: str,
     options: mapping.MapOptions,
     *,
     name: str,
     height: int,
     returned_objects: list[str],
 ) -> dict | None:
-    """The planning map of the map and presentation pages. Large layers travel as page data blocks that stay
-    unchanged while filters change (see mapping.shared_data_html); the map's key names the data, so new data
-    remounts it, while filter changes only replace its overlay groups and keep the view."""
-    current = data.layers(view.as_of)
+    """The planning map of the map and presentation pages. `make_groups()` builds the overlay groups, which
+    `groups_key` names (drawn.key plus anything else they show): the map's strings are rendered once per data
+    version and style, the groups' once per key (ui/map_component), so a run only sends them.
+
+    Large layers' data reaches the browser once per data version: fetched by the map from serve.py's route
+    (ui/map_data_routes.py), or without it carried by the page as inert data blocks (mapping.shared_data_html);
+    filter changes send only which features to show. The map's key names the data, so new data remounts it,
+    while filter changes only replace its overlay groups and keep the view."""
+    from ui import map_component, map_data_routes
+
+    current = drawn.layers
     context = data.prepared_context(current, view.as_of, options)
-    if drawn.shared:
+    routed = bool(drawn.shared) and map_data_routes.mounted()
+    sources = map_data_routes.register(drawn.shared, options) if routed else {}  # before the map names them
+    if drawn.shared and not routed:  # `streamlit run app.py`, AppTest: re-sent by Streamlit on every run (~8 ms/MB)
         st.html(mapping.shared_data_html(drawn.shared, options), unsafe_allow_javascript=True)  # inert JSON only
-    return st_folium(
-        mapping.base_map(current.context, options, context),
+
+    def groups() -> list:
+        made = make_groups()
+        if sources:
+            lang = options.lang
+            mapping.use_shared_sources(made, sources, t("mapdata.failed", lang), t("mapdata.retrying", lang))
+        return made
+
+    return map_component.show(
+        base_key=f"{current.key}:{options.cache_key}",
+        make_base=lambda: mapping.base_map(current.context, options, context),
+        groups_key=f"{groups_key}:{routed}",
+        make_groups=groups,
+        make_layer_control=mapping.layer_control,
         key=f"{name}-{view.lang}-{view.basemap}-{view.colour_by}-{mapping.mount_key(context, *drawn.shared)}",
-        feature_group_to_add=groups,
-        layer_control=mapping.layer_control(),
         center=(view.extent.lat, view.extent.lon) if view.extent else None,
         zoom=view.extent.zoom if view.extent else None,
         returned_objects=returned_objects,
-        use_container_width=True,
         height=height,
     )
 

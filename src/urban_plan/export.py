@@ -108,9 +108,11 @@ def find_chromium() -> str:
         if found and _executable(found):
             return found
         raise ExportError("no_chromium", path=configured)
-    for candidate in (DEFAULT_CHROMIUM, shutil.which("chromium")):
-        if candidate and _executable(candidate):
-            return candidate
+    if _executable(DEFAULT_CHROMIUM):  # before searching PATH: the map page asks on every run
+        return DEFAULT_CHROMIUM
+    on_path = shutil.which("chromium")
+    if on_path and _executable(on_path):
+        return on_path
     raise ExportError("no_chromium", path=DEFAULT_CHROMIUM)
 
 

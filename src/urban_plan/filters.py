@@ -6,7 +6,9 @@ progress and completion filters narrow only layers that track progress; a layer'
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -40,6 +42,19 @@ class Criteria:
 
     def is_default(self) -> bool:
         return self == Criteria()
+
+    @functools.cached_property
+    def cache_key(self) -> str:
+        """These criteria as one canonical string (sets sorted): equal criteria, equal keys, for shared caches."""
+
+        def canonical(value: Any) -> Any:
+            if isinstance(value, frozenset | set):
+                return sorted(map(str, value))
+            if isinstance(value, tuple):
+                return [canonical(item) for item in value]
+            return value.isoformat() if isinstance(value, dt.date) else value
+
+        return repr([canonical(getattr(self, f.name)) for f in dataclasses.fields(self)])
 
     def shows_layer(self, layer: str) -> bool:
         """Whether the layer filter lets a layer's features through (other filters may still narrow them)."""

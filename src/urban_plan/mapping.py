@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
 import itertools
@@ -80,6 +81,13 @@ class MapOptions:
     @property
     def layers(self) -> Registry:
         return self.registry if self.registry is not None else _builtin()
+
+    @functools.cached_property
+    def cache_key(self) -> str:
+        """Everything these options say, as one short string: the pages' caches hash this instead of walking the
+        registry's every field on every run (Streamlit hashes a dataclass by deep-copying it)."""
+        simple = [getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "registry"]
+        return f"{self.layers.digest}:{hashlib.blake2b(repr(simple).encode(), digest_size=12).hexdigest()}"
 
     @property
     def weight_scale(self) -> float:
@@ -418,32 +426,71 @@ def shared_data_html(shared: Iterable[PreparedLayer], options: MapOptions) -> st
     map): filter changes then send the map only which features to show (SelectedLayer), and the browser reuses
     the Leaflet layers it built instead of parsing megabytes and building tens of thousands of polygons again.
 
-    Outside the map's arguments because streamlit-folium sends those, whole, on every rerun; an unchanged page
-    element costs Streamlit a cache reference instead. Names are escaped and the JSON is script-safe."""
-    blocks = []
-    for part in shared:
-        styles = _script_json(style_table(part, options, _overlay_style))
-        blocks.append(
-            f'<script type="application/json" id="up-shared-{part.digest}">'
-            f'{{"styles":{styles},"data":{part.whole}}}</script>'
-        )
-    return "".join(blocks)
+    The fallback when the app runs without serve.py's routes (`streamlit run app.py`, AppTest): Streamlit
+    re-cleans, serialises and hashes this multi-MB string on every run (~8 ms per MB), so served pages fetch the
+    same JSON from an HTTP route instead (ui/map_data_routes.py, SelectedLayer's `src`). Outside the map's
+    arguments because streamlit-folium sends those, whole, on every rerun. Names are escaped and the JSON is
+    script-safe."""
+    return "".join(
+        f'<script type="application/json" id="up-shared-{part.digest}">{shared_body(part, options)}</script>'
+        for part in shared
+    )
+
+
+def shared_styles(part: PreparedLayer, options: MapOptions) -> str:
+    """A shared layer's style table as the browser gets it (script-safe JSON): small, built on every call."""
+    return _script_json(style_table(part, options, _overlay_style))
+
+
+def shared_body(part: PreparedLayer, options: MapOptions) -> str:
+    """What the browser parses for a shared layer: `{"styles": {...}, "data": <compact layer>}` (script-safe JSON,
+    so the same text serves the inline block and the HTTP route)."""
+    return join_shared_body(shared_styles(part, options), part.whole)
+
+
+def join_shared_body(styles: str, data: str) -> str:
+    """shared_body from its parts: shared_styles and the layer's `whole` string."""
+    return f'{{"styles":{styles},"data":{data}}}'
+
+
+def shared_name(part: PreparedLayer, styles: str) -> str:
+    """A name for exactly the bytes of shared_body (the layer's digest and its style table, which holds the
+    layers' names from the registry): 24 hex digits, what the HTTP route serves the body under."""
+    content = hashlib.blake2b(digest_size=12)
+    for text in (part.digest, styles):
+        content.update(text.encode())
+        content.update(b"\n")
+    return content.hexdigest()
+
+
+def use_shared_sources(groups: Iterable[Any], sources: Mapping[str, str], failed: str, retrying: str) -> None:
+    """Point the SelectedLayers in `groups` at an HTTP copy of their layer's data (layer digest -> URL) instead
+    of the page's inline block; `retrying` and `failed` are what the map says while a fetch fails and once it
+    has failed for good."""
+    for group in groups:
+        for child in getattr(group, "_children", {}).values():
+            if isinstance(child, SelectedLayer) and child.digest in sources:
+                child.src = _script_json(sources[child.digest])
+                child.messages = _script_json({"retrying": retrying, "failed": failed})
 
 
 class SelectedLayer(SafeMacro):
-    """The features of a shared layer (see shared_data_html) that the filters keep, as a bit mask (one bit per
-    feature, base64).
+    """The features of a shared layer that the filters keep, as a bit mask (one bit per feature, base64).
 
+    The layer's data comes once per digest, from an HTTP route (`src`, see use_shared_sources; one fetch shared
+    by every selection that asks while it runs, retried a few times, the map saying so when it fails) or else
+    from the page's inline block (shared_data_html); the parsed Leaflet layers stay in `window.upShared`.
     The features stay in one Leaflet group across filter changes and only the difference is added or removed:
     streamlit-folium replaces the feature groups on every change, which would otherwise take every polygon off
     the map and put most of them back. The group follows its feature group (the layer control's tick box) and
     hides when no newer selection has taken it over."""
 
+    RETRIES = 4  # after the first fetch: 0.5, 1, 2, 4 s apart, then the map says to reload
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function() {
-            var key = {{ this.key }}, owner = {{ this._parent.get_name() }};
+            var key = {{ this.key }}, src = {{ this.src }}, owner = {{ this._parent.get_name() }};
             var all = window.upShared = window.upShared || {};
             var shared = all[key];
             if (!shared) {
@@ -470,16 +517,60 @@ class SelectedLayer(SafeMacro):
                 try { node = node || window.parent.document.getElementById(id); } catch (e) { node = null; }
                 return node;
             }
-            function apply() {
+            function notice(text) {  // on the map, in the page's language; null takes it away
+                var map = (shared.owner && shared.owner._map) || window.map;
+                if (shared.notice) { shared.notice.remove(); shared.notice = null; }
+                if (!text || !map) { return; }
+                shared.notice = L.control({position: 'topright'});
+                shared.notice.onAdd = function () {
+                    var div = L.DomUtil.create('div', 'up-notice up-shared-notice');
+                    div.setAttribute('role', 'alert');
+                    div.textContent = text;
+                    return div;
+                };
+                shared.notice.addTo(map);
+            }
+            function built(parsed) {
+                shared.layers = upBuild(parsed.data, parsed.styles, true).getLayers();  // once per map
+                shared.apply();
+            }
+            function fetched() {  // one fetch per digest, whoever asks while it runs waits for it
+                if (shared.loading) { return; }
+                shared.loading = true;
+                var messages = {{ this.messages }}, tries = 0;
+                function attempt() {
+                    fetch(src, {credentials: 'same-origin'}).then(function (r) {
+                        if (!r.ok) { throw new Error('HTTP ' + r.status); }
+                        return r.json();
+                    }).then(function (parsed) {
+                        notice(null);
+                        built(parsed);
+                        shared.loading = false;
+                    }).catch(function (error) {
+                        tries += 1;
+                        if (window.console) { console.warn('map data ' + src + ': ' + error); }
+                        if (tries <= {{ this.retries }}) {
+                            notice(messages.retrying);
+                            setTimeout(attempt, 250 * Math.pow(2, tries));
+                        } else {
+                            notice(messages.failed);
+                            shared.loading = false;  // the next selection (a filter change) tries again
+                        }
+                    });
+                }
+                attempt();
+            }
+            shared.apply = function () {
                 if (!shared.layers) {
+                    if (src) { fetched(); return; }
                     var node = block();
                     if (!node) {  // the page element may arrive just after the map: look again shortly
                         clearTimeout(shared.waiting);
-                        shared.waiting = setTimeout(apply, 50);
+                        shared.waiting = setTimeout(shared.apply, 50);
                         return;
                     }
-                    var parsed = JSON.parse(node.textContent);
-                    shared.layers = upBuild(parsed.data, parsed.styles, true).getLayers();  // once per map
+                    built(JSON.parse(node.textContent));
+                    return;
                 }
                 var layers = shared.layers, group = shared.group, bits = shared.want, old = shared.bits;
                 for (var b = 0; b < bits.length; b++) {
@@ -492,8 +583,8 @@ class SelectedLayer(SafeMacro):
                     }
                 }
                 shared.bits = bits;
-            }
-            apply();
+            };
+            shared.apply();
         })();
         {% endmacro %}
         """
@@ -502,8 +593,12 @@ class SelectedLayer(SafeMacro):
     def __init__(self, prepared: PreparedLayer, chosen: np.ndarray) -> None:
         super().__init__()
         self._name = "SelectedLayer"
+        self.digest = prepared.digest
         self.key = _json(prepared.digest)
         self.mask = _json(encode_mask(chosen))
+        self.src = '""'  # "": the page's inline block (shared_data_html); else a URL (use_shared_sources)
+        self.messages = "{}"
+        self.retries = self.RETRIES
 
 
 def encode_mask(chosen: np.ndarray) -> str:

@@ -12,6 +12,8 @@ RegistryError (a locale code and its parameters); the store versions the result.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -111,6 +113,11 @@ class Registry:
     """Every layer ever registered (archived ones too: their history stays readable), in display order."""
 
     layers: tuple[LayerDef, ...] = field(default_factory=tuple)
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """A short name for this exact registry (computed once per object: caches key on it)."""
+        return hashlib.blake2b(repr(self.layers).encode(), digest_size=12).hexdigest()
 
     def __contains__(self, layer_id: object) -> bool:
         return any(layer.id == layer_id for layer in self.layers)

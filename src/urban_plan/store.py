@@ -101,6 +101,7 @@ class LayerStore(abc.ABC):
     """What the app needs from storage. Backend-neutral: a file backend today, PostGIS next."""
 
     _registry_cache: tuple[tuple[int, str], registry.Registry] | None = None  # (version, sha256) -> parsed
+    writes: int = 0  # versions this object has published (rollbacks too)
 
     @abc.abstractmethod
     def history(self, collection: str) -> list[VersionInfo]:
@@ -216,7 +217,9 @@ class LayerStore(abc.ABC):
                 counts=dict(counts),
             )
 
-        return self._commit(collection, payload, info_for)
+        info = self._commit(collection, payload, info_for)
+        self.writes += 1  # who remembers what is current (a page, for one run) looks again
+        return info
 
     def _check_collection(self, collection: str) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", collection):  # names become directory names
