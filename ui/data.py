@@ -150,7 +150,7 @@ def changes(since: dt.date | None, on: dt.date | None, lang: str) -> gpd.GeoData
     """Overlay features that changed between `since` and `on` (default today), for halos and the table: once per
     pair of data versions (shared, read-only)."""
     if since is None:
-        return frame.empty_frame()
+        return _no_changes()
     before, after = layers(since), layers(on)
     return _changes(digest(before.key, after.key, lang), before, after, lang)
 
@@ -161,9 +161,23 @@ def _changes(key: str, before: Layers, after: Layers, lang: str) -> gpd.GeoDataF
     return progress.changed_features(before.overlays, after.overlays, lang, after.registry)
 
 
+@functools.cache
+def _no_changes() -> gpd.GeoDataFrame:
+    return frame.empty_frame()  # shared by every run without a comparison: read-only
+
+
 def meetings() -> list[dt.date]:
-    """Meeting dates planners saved (the default "compare with")."""
-    views, _ = document("views")
+    """Meeting dates planners saved (the default "compare with"), read once per version of the views."""
+    version = store().current("views")
+    if version is None:
+        return []
+    return _meetings(f"{os.environ.get(DATA_DIR_ENV, '')}:{version.number}:{version.sha256}", store(), version.number)
+
+
+@shared_cache(8)
+def _meetings(key: str, s: LayerStore, number: int) -> list[dt.date]:
+    del key
+    views = s.load_shared("views", number)
     return sorted(dt.date.fromisoformat(d) for d in (views or {}).get("meetings", []))
 
 

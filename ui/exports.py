@@ -63,36 +63,19 @@ def export_buttons(view: ViewState, layers: data.Layers, drawn: data.MapData, ch
         )
 
     stamp = (view.as_of or dt.date.today()).isoformat()
-    with st.expander(t("exports.title", lang)):
-        cols = st.columns(4)
-        cols[0].download_button(
-            t("exports.html", lang),
-            data=lambda: html().encode("utf-8"),
-            file_name=f"jiyang-map-{stamp}.html",
-            mime="text/html",
-            key="export_html",
-        )
-        try:
-            export.find_chromium()
-        except export.ExportError:
-            cols[1].caption(t("exports.no_chromium", lang))
-            return
-        # Everything a render reads is taken here, in the script's run: the job runs later on the queue's thread.
-        store, thresholds = data.store(), state.thresholds()
-        same = (_data_key(store, layers, view), lang, stamp, view.compare, repr(view.criteria), repr(thresholds))
-        png = Render(
-            "png",
-            ("png", *same, view.colour_by, view.basemap, stamp_line),
-            lambda: export.png(html()),
-            f"jiyang-map-{stamp}.png",
-            "image/png",
-        )
-        with cols[1]:
-            _chromium_export(png, lang)
-        paper = cols[2].radio(
-            t("exports.paper", lang), ["a4", "a3"], horizontal=True, key="export_paper", format_func=str.upper
-        )
-        pdf = Render(
+    # Everything a render reads is taken here, in the script's run: the job runs later on the queue's thread.
+    store, thresholds = data.store(), state.thresholds()
+    same = (_data_key(store, layers, view), lang, stamp, view.compare, repr(view.criteria), repr(thresholds))
+    png = Render(
+        "png",
+        ("png", *same, view.colour_by, view.basemap, stamp_line),
+        lambda: export.png(html()),
+        f"jiyang-map-{stamp}.png",
+        "image/png",
+    )
+
+    def pdf(paper: str) -> Render:
+        return Render(
             "pdf",
             ("pdf", *same, paper),
             lambda: export.meeting_pack(
@@ -107,15 +90,39 @@ def export_buttons(view: ViewState, layers: data.Layers, drawn: data.MapData, ch
             f"jiyang-meeting-pack-{stamp}-{paper}.pdf",
             "application/pdf",
         )
-        with cols[3]:
-            _chromium_export(pdf, lang)
+
+    _export_panel(lambda: html().encode("utf-8"), f"jiyang-map-{stamp}.html", png, pdf, lang)
 
 
 @st.fragment
+def _export_panel(
+    html_file: Callable[[], bytes], html_name: str, png: Render, pdf: Callable[[str], Render], lang: str
+) -> None:
+    """The exports. A fragment, so a click on a render (or the paper size) reruns only this part, not the map
+    page; one fragment for all of them (each fragment copies the page's layout state on every run)."""
+    # One row that wraps on a phone: a single layout block (columns would be five, each a message every run).
+    with (
+        st.expander(t("exports.title", lang)),
+        st.container(horizontal=True, gap="medium", vertical_alignment="bottom"),
+    ):
+        st.download_button(
+            t("exports.html", lang), data=html_file, file_name=html_name, mime="text/html", key="export_html"
+        )
+        try:
+            export.find_chromium()
+        except export.ExportError:
+            st.caption(t("exports.no_chromium", lang))
+            return
+        _chromium_export(png, lang)
+        paper = st.radio(
+            t("exports.paper", lang), ["a4", "a3"], horizontal=True, key="export_paper", format_func=str.upper
+        )
+        _chromium_export(pdf(paper), lang)
+
+
 def _chromium_export(render: Render, lang: str) -> None:
     """A finished render is a download; otherwise a button that puts the render in the queue and waits for it,
-    showing the place in line. Never a deferred download: clients can request those directly and in parallel.
-    A fragment, so the click reruns only this part, not the whole map page."""
+    showing the place in line. Never a deferred download: clients can request those directly and in parallel."""
     queue = render_queue()
     ready = queue.cached(render.key)
     if ready is None:

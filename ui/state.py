@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -16,6 +18,8 @@ from urban_plan.viewstate import ViewState
 
 _VIEW = "_view"
 _GENERATION = "_filter_generation"  # bumped to rebuild filter widgets from the view (reset, saved views)
+# User keys that carry the generation: f"{name}_{lang}_{generation}" (filter_widgets, time_controls).
+_GENERATION_KEY = re.compile(r"^(?:f_\w+|asof|compare|colour|reset)_[a-z]{2}_(\d+)$")
 
 
 def view() -> ViewState:
@@ -26,7 +30,76 @@ def view() -> ViewState:
         st.session_state[_VIEW] = state
         st.session_state["_url_ignored"] = ignored
         st.session_state["_fresh_session"] = True
+        # A page that reconnects to a new server session sends its widgets' values under the keys of its last
+        # run: carry on with that generation, so those values meet their widgets (see _bound).
+        st.session_state[_GENERATION] = _generation_in_browser()
     return st.session_state[_VIEW]
+
+
+def _generation_in_browser() -> int:
+    """The widget generation of the page's last run, from the widget values the browser sent with a new
+    session's first run (0 on a first visit: it sends none). Streamlit offers no public view of values not yet
+    matched to a widget, so this reads its private store (checked on 1.67, which requirements.txt pins); should
+    that move, it says 0 and a page reconnecting after a reset keeps the view of its address bar (consistent,
+    but the one change made while disconnected is not applied)."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        widget_ids = list(get_script_run_ctx().session_state._state._new_widget_state.states)  # type: ignore[union-attr]
+    except Exception:  # a private API: any failure means "unknown"
+        return 0
+    # A keyed widget's id is "$$ID-<hash>-<user key>".
+    keys = (widget_id.split("-", 2)[-1] for widget_id in widget_ids)
+    return max((int(m.group(1)) for key in keys if (m := _GENERATION_KEY.match(key))), default=0)
+
+
+def _bound(widget: Callable[..., Any], key: str, apply: Callable[[Any], ViewState], *args: Any, **kwargs: Any) -> Any:
+    """A widget bound to the view: `apply(value)` is the view with the widget's value in it.
+
+    A change normally reaches the view through on_change. But a page that reconnects to a new server session
+    (the server restarted, or the session TTL passed while a laptop slept) sends, with the user's next change,
+    every widget's value and the address bar; the new session has no previous values, so no callback runs and
+    the view (rebuilt from the address bar) lacks the change. So a widget new to this session (its key not yet in
+    session state) whose value is not the one the view gave it adopts that value into the view, as the callback
+    would. Widgets come before the page and sync_url(), so the map and the address bar follow in the same run.
+    A widget the session already has is left alone (its callback ran); a rebuilt one (new language or generation)
+    gets no browser value, so it returns the view's."""
+    fresh = key not in st.session_state
+
+    def changed() -> None:
+        if _acceptable(st.session_state[key], kwargs):
+            set_view(apply(st.session_state[key]))
+
+    value = widget(*args, key=key, on_change=changed, **kwargs)
+    if fresh and _acceptable(value, kwargs) and not _same(value, _given(kwargs)):
+        set_view(apply(value))
+    return value
+
+
+def _given(kwargs: dict[str, Any]) -> Any:
+    """The value a widget was told to show: multiselect default, radio/selectbox index, else value."""
+    if "default" in kwargs:
+        return kwargs["default"]
+    if "index" in kwargs:
+        return kwargs["options"][kwargs["index"]]
+    return kwargs["value"]
+
+
+def _same(value: Any, given: Any) -> bool:
+    """Equal as the user sees it: a multiselect's picks in any order (every layer picked in another order is
+    still "every layer", not a narrower filter)."""
+    if isinstance(given, list):
+        return isinstance(value, list) and set(value) == set(given)
+    return value == given
+
+
+def _acceptable(value: Any, kwargs: dict[str, Any]) -> bool:
+    """Streamlit passes a browser value that is none of the options through as is: never let one into the view.
+    Sliders and date inputs are held to their bounds by Streamlit."""
+    options = kwargs.get("options")
+    if options is None:
+        return True
+    return all(item in options for item in value) if isinstance(value, list) else value in options
 
 
 def follow_map_extent() -> None:
@@ -70,16 +143,19 @@ def sync_url() -> None:
 
 
 def language_switch() -> None:
-    names = {"zh": "中文", "en": "English"}
-    st.radio(
-        t("app.language", lang()),
+    names, before = {"zh": "中文", "en": "English"}, lang()
+    _bound(
+        st.radio,
+        "lang_choice",
+        lambda value: replace(view(), lang=value),
+        t("app.language", before),
         options=list(names),
-        index=list(names).index(lang()),
+        index=list(names).index(before),
         format_func=names.__getitem__,
         horizontal=True,
-        key="lang_choice",
-        on_change=lambda: set_view(replace(view(), lang=st.session_state["lang_choice"])),
     )
+    if lang() != before:  # adopted from a reconnecting page: the navigation above was titled in the old language
+        st.rerun()
 
 
 def filter_widgets(kinds_available: list[str]) -> None:
@@ -89,98 +165,108 @@ def filter_widgets(kinds_available: list[str]) -> None:
     c = state.criteria
     suffix = f"{lang_}_{st.session_state.get(_GENERATION, 0)}"
 
-    def bind(key: str, update: Any) -> dict[str, Any]:
-        """Widget key and callback: the callback turns the widget's value into criteria fields."""
-        full = f"f_{key}_{suffix}"
+    def bound(widget: Callable[..., Any], key: str, update: Callable[[Any], dict], *args: Any, **kwargs: Any) -> Any:
+        """A filter widget: `update` turns its value into criteria fields."""
 
-        def changed() -> None:
-            set_view(replace(view(), criteria=replace(view().criteria, **update(st.session_state[full]))))
+        def apply(value: Any) -> ViewState:
+            return replace(view(), criteria=replace(view().criteria, **update(value)))
 
-        return {"key": full, "on_change": changed}
+        return _bound(widget, f"f_{key}_{suffix}", apply, *args, **kwargs)
 
     registry = data.registry()
     overlays = list(registry.overlays())
-    st.multiselect(
+    bound(
+        st.multiselect,
+        "layers",
+        # Every layer chosen is "no layer filter": a layer added later then shows too.
+        lambda v, all_=frozenset(overlays): {"layers": None if set(v) >= all_ else frozenset(v)},
         t("filters.layers", lang_),
         options=overlays,
         default=[name for name in overlays if c.shows_layer(name)],
         format_func=lambda code: registry.name(code, lang_),
-        # Every layer chosen is "no layer filter": a layer added later then shows too.
-        **bind("layers", lambda v, all_=frozenset(overlays): {"layers": None if set(v) >= all_ else frozenset(v)}),
     )
-    _enum_field_filters(registry, [name for name in overlays if c.shows_layer(name)], bind)
+    # view(), not c: a reconnecting page's layer choice may just have been adopted.
+    _enum_field_filters(registry, [name for name in overlays if view().criteria.shows_layer(name)], bound)
     tracked = [registry.name(name, lang_) for name in registry.progress_layers()]
-    st.multiselect(
+    bound(
+        st.multiselect,
+        "status",
+        lambda v: {"statuses": frozenset(v)},
         t("filters.status", lang_),
         options=list(schema.STATUSES),
         default=[s for s in schema.STATUSES if s in c.statuses],
         format_func=lambda code: label("status", code, lang_),
         help=t("maplayers.progress_only_help", lang_, layers=t("filters.list_separator", lang_).join(tracked) or "—"),
-        **bind("status", lambda v: {"statuses": frozenset(v)}),
     )
-    st.slider(
+    bound(
+        st.slider,
+        "progress",
+        lambda v: {"progress_min": int(v[0]), "progress_max": int(v[1])},
         t("filters.progress", lang_),
         min_value=0,
         max_value=100,
         value=(c.progress_min, c.progress_max),
         step=5,
         format="%d%%",
-        **bind("progress", lambda v: {"progress_min": int(v[0]), "progress_max": int(v[1])}),
     )
-    st.checkbox(
+    bound(
+        st.checkbox,
+        "unrep",
+        lambda v: {"include_unreported": bool(v)},
         t("filters.include_unreported", lang_),
         value=c.include_unreported,
-        **bind("unrep", lambda v: {"include_unreported": bool(v)}),
     )
     col_from, col_to = st.columns(2)
-    with col_from:
-        st.date_input(
-            t("filters.end_from", lang_),
-            value=c.end_from,
-            min_value=dt.date(2015, 1, 1),
-            max_value=dt.date(2040, 12, 31),
-            format="YYYY-MM-DD",
-            **bind("end_from", lambda v: {"end_from": v}),
-        )
-    with col_to:
-        st.date_input(
-            t("filters.end_to", lang_),
-            value=c.end_to,
-            min_value=dt.date(2015, 1, 1),
-            max_value=dt.date(2040, 12, 31),
-            format="YYYY-MM-DD",
-            **bind("end_to", lambda v: {"end_to": v}),
-        )
+    for column, field in ((col_from, "end_from"), (col_to, "end_to")):
+        with column:
+            bound(
+                st.date_input,
+                field,
+                lambda v, field=field: {field: v},
+                t(f"filters.{field}", lang_),
+                value=getattr(c, field),
+                min_value=dt.date(2015, 1, 1),
+                max_value=dt.date(2040, 12, 31),
+                format="YYYY-MM-DD",
+            )
     st.caption(t("filters.end_hint", lang_))
-    st.checkbox(
+    bound(
+        st.checkbox,
+        "undated",
+        lambda v: {"include_undated": bool(v)},
         t("filters.include_undated", lang_),
         value=c.include_undated,
-        **bind("undated", lambda v: {"include_undated": bool(v)}),
     )
     options = sorted(set(kinds_available) | set(c.kinds or ()))
-    st.multiselect(
+    bound(
+        st.multiselect,
+        "kinds",
+        lambda v, all_=frozenset(options): {"kinds": None if frozenset(v) >= all_ else frozenset(v)},
         t("filters.kinds", lang_),
         options=options,
         default=sorted(c.kinds) if c.kinds is not None else options,
         format_func=lambda code: label("kind", code, lang_),
-        **bind("kinds", lambda v, all_=frozenset(options): {"kinds": None if frozenset(v) >= all_ else frozenset(v)}),
     )
-    st.toggle(
+    bound(
+        st.toggle,
+        "approx",
+        lambda v: {"show_approximate": bool(v)},
         t("filters.show_approximate", lang_),
         value=c.show_approximate,
-        **bind("approx", lambda v: {"show_approximate": bool(v)}),
     )
-    st.toggle(
+    bound(
+        st.toggle,
+        "ph",
+        lambda v: {"show_placeholder": bool(v)},
         t("filters.show_placeholder", lang_),
         value=c.show_placeholder,
-        **bind("ph", lambda v: {"show_placeholder": bool(v)}),
     )
-    if not c.is_default() and st.button(t("filters.reset", lang_), key=f"reset_{suffix}"):
+    if not view().criteria.is_default() and st.button(t("filters.reset", lang_), key=f"reset_{suffix}"):
         set_view(replace(view(), criteria=Criteria()), rebuild_widgets=True)
         st.rerun()
 
 
-def _enum_field_filters(registry: Any, layers: list[str], bind: Any) -> None:
+def _enum_field_filters(registry: Any, layers: list[str], bound: Any) -> None:
     """A multiselect per enum field of each shown layer (学段: 小学, 初中 …), values by their labels. Every value
     chosen is no filter, so features without a value still show until the planner narrows the field."""
     lang_, c = lang(), view().criteria
@@ -195,12 +281,14 @@ def _enum_field_filters(registry: Any, layers: list[str], bind: Any) -> None:
                 kept = None if set(picked) >= all_ else frozenset(picked)
                 return {"attributes": view().criteria.with_attribute(layer, name, kept).attributes}
 
-            st.multiselect(
+            bound(
+                st.multiselect,
+                f"attr_{layer}_{spec.name}",
+                update,
                 t("maplayers.field_filter", lang_, layer=registry.name(layer, lang_), field=spec.label(lang_)),
                 options=values,
                 default=[v for v in values if chosen is None or v in chosen],
                 format_func=lambda value, spec=spec: spec.option_label(value, lang_),
-                **bind(f"attr_{layer}_{spec.name}", update),
             )
 
 
@@ -210,44 +298,44 @@ def time_controls() -> None:
     suffix = f"{lang_}_{st.session_state.get(_GENERATION, 0)}"
     first, today = dt.date(2023, 1, 1), dt.date.today()
 
-    def on_date(field: str, key: str) -> Any:
-        return lambda: set_view(replace(view(), **{field: st.session_state[key]}))
-
     for field, key in (("as_of", "asof"), ("compare", "compare")):
-        st.date_input(
+        _bound(
+            st.date_input,
+            f"{key}_{suffix}",
+            lambda value, field=field: replace(view(), **{field: value}),
             t(f"time.{key}", lang_),
             value=getattr(state, field),
             min_value=first,
             max_value=today,
-            key=f"{key}_{suffix}",
             help=t(f"time.{key}_help", lang_),
-            on_change=on_date(field, f"{key}_{suffix}"),
             format="YYYY-MM-DD",  # 年-月-日, as Chinese documents write dates; the picker itself has no locale
         )
     # Streamlit 1.67's date picker has no locale option (streamlit/streamlit#12699): say in words what empty means.
     st.caption(t("time.date_hint", lang_))
     modes = list(viewstate.COLOUR_MODES)
-    st.radio(
+    _bound(
+        st.radio,
+        f"colour_{suffix}",
+        lambda value: replace(view(), colour_by=value),
         t("time.colour_by", lang_),
-        modes,
+        options=modes,
         index=modes.index(state.colour_by),
         horizontal=True,
         format_func=lambda m: t(f"time.colour_{m}", lang_),
-        key=f"colour_{suffix}",
-        on_change=lambda: set_view(replace(view(), colour_by=st.session_state[f"colour_{suffix}"])),
     )
 
 
 def basemap_choice() -> None:
     lang_ = lang()
-    st.selectbox(
+    _bound(
+        st.selectbox,
+        f"basemap_{lang_}",
+        lambda value: replace(view(), basemap=value),
         t("basemap.label", lang_),
         options=list(viewstate.BASEMAPS),
         index=list(viewstate.BASEMAPS).index(view().basemap),
         format_func=lambda code: t(f"basemap.{code}", lang_),
-        key=f"basemap_{lang_}",
         help=t("basemap.help", lang_),
-        on_change=lambda: set_view(replace(view(), basemap=st.session_state[f"basemap_{lang_}"])),
     )
     choice = basemaps.choose(view().basemap, config.basemap_settings())
     if choice.missing:

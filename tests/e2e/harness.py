@@ -55,12 +55,19 @@ class App:
 
 @contextlib.contextmanager
 def running_app(
-    data_dir: Path, log_dir: Path, env: dict[str, str] | None = None, script: str = "serve.py"
+    data_dir: Path,
+    log_dir: Path,
+    env: dict[str, str] | None = None,
+    script: str = "serve.py",
+    port: int | None = None,
 ) -> Iterator[App]:
-    """`streamlit run serve.py` (app.py plus the login-cookie routes, as scripts/run.sh serves it) on a free port;
-    waits on /_stcore/health, never on sleep; prints the log on failure."""
-    port = free_port()
+    """`streamlit run serve.py` (app.py plus the login-cookie routes, as scripts/run.sh serves it) on a free port,
+    or on `port` (a restart where open pages reconnect); waits on /_stcore/health, never on sleep; prints the log
+    on failure."""
+    port = port or free_port()
     log_path = log_dir / f"streamlit-{port}.log"
+    if log_path.exists():  # a restart on the same port keeps the earlier server's log
+        log_path = log_dir / f"streamlit-{port}-{time.time_ns()}.log"
     environment = {**os.environ, "URBAN_PLAN_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1", **(env or {})}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
