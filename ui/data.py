@@ -40,7 +40,11 @@ def shared_cache(max_entries: int) -> Callable[[Callable[..., Any]], Callable[..
 def begin_run() -> None:
     """First thing of every run (app.py): what the store holds now is asked once per run, not on every call (a
     filter change calls layers() and registry() a dozen times; each asks the store and Streamlit's caches)."""
-    st.session_state[_RUN] = {}
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is not None:
+        # On the run's context, not in session state: a session-state read costs a lock and a check for a rerun
+        # request, and the memo is asked dozens of times per run.
+        setattr(ctx, _RUN, {})
 
 
 def store() -> LayerStore:
@@ -67,9 +71,7 @@ def this_run(key: tuple, compute: Any) -> Any:
 
 
 def _memo() -> dict | None:
-    if get_script_run_ctx(suppress_warning=True) is None:
-        return None
-    return st.session_state.get(_RUN)
+    return getattr(get_script_run_ctx(suppress_warning=True), _RUN, None)
 
 
 @st.cache_resource
@@ -272,7 +274,7 @@ def _map_data(
     for array in (keep, *by_layer.values()):
         array.setflags(write=False)
     counts = {name: int(mask.sum()) for name, mask in by_layer.items()}
-    kpis = filters.kpis(everything[keep], current.registry)
+    kpis = filters.kpis(everything.loc[keep, ['layer', 'status', 'progress']], current.registry)  # no geometry
     return MapData(current, everything, keep, kpis, (prepared, by_layer, counts), key)
 
 

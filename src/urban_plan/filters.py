@@ -100,6 +100,8 @@ def mask(frame: pd.DataFrame, criteria: Criteria, registry: Registry | None = No
         else frame["layer"].isin(registry.progress_layers()).to_numpy()
     )
     for spec in FILTERS:
+        if spec.describe(criteria, "en", registry) is None:  # not narrowing (says nothing): keeps every valid row
+            continue
         narrowed = spec.mask(frame, criteria)
         # A layer without progress has no status or completion date to filter by: those filters leave it alone.
         keep &= narrowed | ~tracked if spec.progress_only else narrowed
