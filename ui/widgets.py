@@ -27,25 +27,43 @@ PREVIEW_CENTRE, PREVIEW_ZOOM = (37.01, 117.16), 10
 def kpi_cards(k: filters.Kpis, total: int, lang: str) -> None:
     """The KPI strip: `k` = filters.kpis of the features shown (status counts: layers that track progress), `total`
     the overlay features there are."""
-    # Keyed: the layout stylesheet wraps the labels (never cut to "Feature…") and lays the six cards out as a
-    # compact 3 x 2 strip when the room is narrow instead of a screenful of stacked cards.
-    cols = st.container(key="up-kpis").columns(6)
-    cols[0].metric(t("kpi.shown", lang), f"{k.shown}", help=t("kpi.shown_help", lang, total=total))
-    cols[1].metric(
-        t("kpi.five_projects", lang),
-        t("kpi.money", lang, yi=f"{schema.FIVE_PROJECTS_TOTAL_YI:g}", bn=f"{schema.FIVE_PROJECTS_TOTAL_YI / 10:g}"),
-        help=t("kpi.five_projects_help", lang, source=schema.ARTICLE_SOURCE),
+    # One HTML element, not six st.metric in columns (14 elements, each a message per run: issue 11). The layout
+    # stylesheet (static/app/layout.css, "KPI strip") lays it out: labels wrap, values shrink with the room, a
+    # compact 3 x 2 strip when narrow. Each "?" is a button (a Tab stop) whose help shows on hover and focus and is
+    # its accessible description. Hooks for tests: data-kpi on each card, .up-kpi-name and .up-kpi-value.
+    cards = [
+        ("shown", t("kpi.shown", lang), f"{k.shown}", t("kpi.shown_help", lang, total=total)),
+        (
+            "five_projects",
+            t("kpi.five_projects", lang),
+            t("kpi.money", lang, yi=f"{schema.FIVE_PROJECTS_TOTAL_YI:g}", bn=f"{schema.FIVE_PROJECTS_TOTAL_YI / 10:g}"),
+            t("kpi.five_projects_help", lang, source=schema.ARTICLE_SOURCE),
+        ),
+        (
+            "mean_progress",
+            t("kpi.mean_progress", lang),
+            dashboard.mean_progress_text(k, lang),
+            t("kpi.mean_progress_help", lang, n=k.reported, total=k.works),
+        ),
+        *(
+            (status, label("status", status, lang), f"{k.by_status[status]}", t("kpi.status_help", lang))
+            for status in schema.STATUSES
+        ),
+    ]
+    items = "".join(
+        f'<li class="up-kpi" data-kpi="{escape(key)}"><div class="up-kpi-label">'
+        f'<span class="up-kpi-name">{escape(name)}</span><button type="button" class="up-kpi-q"'
+        f' aria-label="{escape(t("kpistrip.about", lang, name=name))}" aria-describedby="up-kpi-help-{escape(key)}">'
+        f'?</button><span class="up-kpi-help" id="up-kpi-help-{escape(key)}" role="tooltip">{escape(help_text)}</span>'
+        f'</div><div class="up-kpi-value">{escape(value)}</div></li>'
+        for key, name, value, help_text in cards
     )
-    cols[2].metric(
-        t("kpi.mean_progress", lang),
-        dashboard.mean_progress_text(k, lang),
-        help=t("kpi.mean_progress_help", lang, n=k.reported, total=k.works),
+    notes = dashboard.kpi_notes(k, lang)  # why a figure reads empty or zero, on the page and not only in a tooltip
+    notes_html = f'<p class="up-kpi-notes">{escape(" ".join(notes))}</p>' if notes else ""
+    st.html(
+        f'<div class="up-kpis"><ul class="up-kpi-list" aria-label="{escape(t("kpistrip.figures", lang))}">'
+        f"{items}</ul>{notes_html}</div>"
     )
-    for col, status in zip(cols[3:], schema.STATUSES, strict=True):
-        col.metric(label("status", status, lang), f"{k.by_status[status]}", help=t("kpi.status_help", lang))
-    notes = dashboard.kpi_notes(k, lang)
-    if notes:  # why a figure reads empty or zero, on the page and not only in a tooltip
-        plain(" ".join(notes))
 
 
 def feature_details(row: pd.Series | None, lang: str, registry: Registry | None = None) -> None:
@@ -91,8 +109,13 @@ def provenance(versions: dict[str, VersionInfo | None], lang: str) -> None:
         else t("app.layer_missing", lang, layer=layers.name(layer, lang))
         for layer, v in versions.items()
     ]
-    st.caption(" · ".join(parts))
-    st.caption(t("app.geometry_warning", lang))
+    # Escaped, not Markdown: layer names are data. One element for both lines (each element costs every run).
+    lines = (" · ".join(parts), t("app.geometry_warning", lang))
+    st.html(
+        '<div class="up-provenance" style="color:#55575f;font-size:0.875rem;line-height:1.6">'
+        + "".join(f'<p style="margin:0 0 .35rem 0">{escape(line)}</p>' for line in lines)
+        + "</div>"
+    )
 
 
 def find_feature(frames: list[pd.DataFrame], layer: str, fid: str) -> pd.Series | None:

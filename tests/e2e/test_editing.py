@@ -90,8 +90,7 @@ def test_an_editor_uploads_previews_publishes_sees_the_map_change_and_rolls_back
     frame = harness.map_frame(page)
     frame.locator("path.up-l-projects.up-s-completed").first.wait_for(state="attached")
     assert frame.locator("path.up-l-projects.up-s-completed").count() == 1
-    completed = page.locator('[data-testid="stMetric"]').filter(has_text="已完工")
-    assert completed.locator('[data-testid="stMetricValue"]').inner_text() == "1"
+    assert page.locator('[data-kpi="completed"] .up-kpi-value').inner_text() == "1"  # the KPI strip
 
     go(page, "版本历史")
     page.get_by_text("第 4 版").first.wait_for(state="attached")

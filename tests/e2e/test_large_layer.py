@@ -93,12 +93,7 @@ def test_status_filters_draw_exactly_the_parcels_they_keep(large: Session, parce
     frame = harness.map_frame(page)
     assert frame.locator("path.up-l-projects").count() == 0  # parcels are on canvas, not one SVG path each
     assert frame.locator(".leaflet-overlay-pane canvas").count() >= 1
-    assert (
-        page.locator('[data-testid="stMetric"]')
-        .filter(has_text="显示要素")
-        .first.inner_text()
-        .endswith(str(PARCELS + 4 + 5 + 9))
-    )
+    assert page.locator('[data-kpi="shown"] .up-kpi-value').inner_text() == str(PARCELS + 4 + 5 + 9)
     for change, status in [("-", "planned"), ("-", "completed"), ("+", "planned"), ("+", "completed")]:
         if change == "-":
             remove_status(page, status)

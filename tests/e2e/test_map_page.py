@@ -40,8 +40,9 @@ def wait_for_drawn(page, expected: int, layer: str | None = None) -> None:
 
 
 def kpi(page, label: str) -> str:
-    metric = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
-    return metric.locator('[data-testid="stMetricValue"]').inner_text()
+    """The value of the KPI card labelled `label` (the strip is one HTML element: ui/widgets.py kpi_cards)."""
+    name = page.locator(".up-kpi-name").filter(has_text=re.compile(rf"^{re.escape(label)}$"))
+    return page.locator(".up-kpi").filter(has=name).first.locator(".up-kpi-value").inner_text()
 
 
 def test_the_map_draws_every_layer_with_no_request_leaving_the_machine(session) -> None:

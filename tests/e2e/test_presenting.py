@@ -104,13 +104,10 @@ def test_a_shared_link_reopens_the_same_state(show: Session) -> None:
     caption = page.get_by_text("As of: 2026-03-01").first
     caption.wait_for()
     assert "Compared with 2024-01-01" in caption.inner_text()
-    assert (
-        page.locator('[data-testid="stMetric"]')
-        .filter(has_text="Features shown")
-        .locator('[data-testid="stMetricValue"]')
-        .inner_text()
-        == "11"  # 7 works in progress and the 4 layout areas (no progress: the status filter leaves them alone)
-    )
+    shown = page.locator('[data-kpi="shown"]')
+    assert shown.locator(".up-kpi-name").inner_text() == "Features shown"
+    # 7 works in progress and the 4 layout areas (no progress: the status filter leaves them alone)
+    assert shown.locator(".up-kpi-value").inner_text() == "11"
     assert map_zoom(page) == 12.5
     legend = harness.map_frame(page).locator(".up-legend")
     assert "Plan versus actual" in legend.inner_text()

@@ -127,15 +127,20 @@ def inside(page: Any, box: dict[str, float] | None, what: str) -> None:
 
 
 def kpis_whole(page: Any) -> list[str]:
-    """Every KPI label and value shows in full: nothing cut off with an ellipsis (scrollWidth <= clientWidth)."""
-    page.locator('[data-testid="stMetricValue"]').nth(5).wait_for()  # the whole strip has been drawn
+    """Every KPI label and value shows in full: nothing cut off (scrollWidth <= clientWidth), no label or value
+    wider than its card, and no card's "?" off its card."""
+    page.locator(".up-kpi-value").nth(5).wait_for()  # the whole strip has been drawn
     cut = page.evaluate(
-        """() => [...document.querySelectorAll('[data-testid="stMetric"] [data-testid="stMarkdownContainer"]')]
-            .filter((el) => el.scrollWidth > el.clientWidth + 1)
-            .map((el) => `${el.innerText} (${el.scrollWidth} > ${el.clientWidth})`)"""
+        """() => [...document.querySelectorAll('.up-kpi')].flatMap((card) => {
+              const edge = card.getBoundingClientRect();
+              return [...card.querySelectorAll('.up-kpi-name, .up-kpi-value, .up-kpi-q')]
+                .filter((el) => el.scrollWidth > el.clientWidth + 1
+                  || el.getBoundingClientRect().right > edge.right + 1)
+                .map((el) => `${el.innerText} (${el.scrollWidth} > ${el.clientWidth})`);
+            })"""
     )
     assert cut == []
-    return page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    return page.locator(".up-kpi-value").all_inner_texts()
 
 
 def no_sideways_scroll(page: Any) -> None:
@@ -147,7 +152,7 @@ def no_sideways_scroll(page: Any) -> None:
 
 
 def kpi_values_inside(page: Any) -> None:
-    values = page.locator('[data-testid="stMetricValue"]')
+    values = page.locator(".up-kpi-value")
     assert values.count() == 6
     for i in range(6):
         inside(page, values.nth(i).bounding_box(), f"KPI value {i + 1}")
@@ -326,7 +331,7 @@ def test_printing_the_map_page_gives_one_clean_a4_landscape_page(screen: Session
     page = open_map_page(screen, f"/?lang={lang}")
     page.emulate_media(media="print")
     settle(page)
-    for chrome in ('[data-testid="stSidebar"]', 'header[data-testid="stHeader"]', '[data-testid="stMetric"]'):
+    for chrome in ('[data-testid="stSidebar"]', 'header[data-testid="stHeader"]', ".up-kpis"):
         assert not page.locator(chrome).first.is_visible(), f"{chrome} is printed"
     stamp = page.locator(".st-key-up-head")  # title and as-of line
     assert stamp.locator("h1").is_visible()
