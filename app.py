@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import a11y, auth, data, state, upload_guard
+from ui import a11y, auth, data, memory, state, upload_guard
 from urban_plan.i18n import t
 
 FILTERED_PAGES = {"", "map", "table", "dashboard"}
@@ -45,6 +45,7 @@ if auth.current_actor() is not None:  # not in the navigation = not reachable by
 pages.append(page("account", "account_logged_in" if auth.current_actor() else "account", "login"))
 navigation = st.navigation(pages)
 upload_guard.enforce(navigation.url_path)  # uploads only from a page with an uploader, bounded per session
+memory.install()  # once per process: sessions whose TTL passed are shut down and their memory returned
 
 with st.sidebar:
     st.markdown(f"### {t('app.title', lang)}")

@@ -44,7 +44,6 @@ from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 from urllib.parse import parse_qs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +60,9 @@ LANG = "zh"  # the pages' default language, as a planner's browser (zh-CN) opens
 # What Streamlit's frontend sends as its second subprotocol without an XSRF cookie (a placeholder, not a secret).
 PLACEHOLDER_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # noqa: S105
 RESULT_KEYS = ("burst40_p95_s", "reruns_per_s", "burst20_50k_p95_s", "filter_server_ms_50k", "mem_after_close_ratio")
+# A full run's soak per dataset stops here at the latest, so that the whole run stays within ~40 minutes on two
+# cores: ~5 min of other scenarios for the shipped data, ~8 min for 50,000 parcels, 2 x 12 min of soak.
+FULL_SOAK_MAX_S = 720.0
 # The issue's goals, printed beside the figures; they never change the exit code.
 GOALS = {
     "burst40_p95_s": "<= 1.5 s",
@@ -452,6 +454,7 @@ class Bench:
     options: Options
     loop: Loop
     browser: Any
+    label: str = ""  # the table's data column: the dataset, with its size when the "50k" slot holds fewer parcels
     expected: int = 0  # features the map draws with every status shown
     figures: dict[str, Any] = field(default_factory=dict)
     broken: list[str] = field(default_factory=list)
@@ -462,9 +465,8 @@ class Bench:
 
     def start(self, port: int | None = None) -> None:
         env = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(self.options.ttl_s)}
-        patch = mock.patch.object(harness, "free_port", lambda: port) if port else contextlib.nullcontext()
-        with patch:  # the restart reuses the port the open page knows
-            self.app = self.stack.enter_context(harness.running_app(self.data_dir, self.options.work, env=env))
+        # A restart reuses the port the open page knows.
+        self.app = self.stack.enter_context(harness.running_app(self.data_dir, self.options.work, env=env, port=port))
 
     def stop(self) -> None:
         self.stack.close()
@@ -851,7 +853,7 @@ def row(
 ) -> None:
     timing = f"{fmt_s(stats['p50'])} / {fmt_s(stats['p95'])} / {fmt_s(stats['max'])}" if stats else "-"
     load = f"{load_before} -> {load_text()}" if load_before else load_text()
-    line = f"| {bench_.name} | {what} | {sessions} | {timing} | {extra} | {load} |"
+    line = f"| {bench_.label or bench_.name} | {what} | {sessions} | {timing} | {extra} | {load} |"
     ROWS.append(line)
     print(line, flush=True)
 
@@ -919,7 +921,7 @@ def run_dataset(name: str, options: Options, loop: Loop, browser: Any) -> Bench:
     data_dir, parcels = prepare(name, options)
     label = name if not parcels or name != "50k" or parcels == 50_000 else f"50k slot: {parcels:,} parcels"
     print(f"[{name}] data ready ({label}) in {time.monotonic() - started:.0f} s; starting the server ...", flush=True)
-    b = Bench(name, data_dir, options, loop, browser)
+    b = Bench(name, data_dir, options, loop, browser, label=label)
     b.figures["parcels"] = parcels
     steps: list[tuple[str, Callable[[], None]]] = [
         ("server time", b.server_time),
@@ -984,7 +986,7 @@ def parse(argv: list[str] | None) -> Options:
         sustain_s=pick(args.sustain_s, 2.0, 20.0),
         soak_reruns=pick(args.soak_reruns, 10, 10_000),
         soak_sessions=2 if quick else 8,
-        soak_max_s=pick(args.soak_max_s, 3.0, 900.0),
+        soak_max_s=pick(args.soak_max_s, 3.0, FULL_SOAK_MAX_S),
         server_samples=3 if quick else 9,
         ttl_s=pick(args.ttl_s, 1, 15),
         grace_s=1.0 if quick else 5.0,
@@ -1038,14 +1040,30 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(options.work, ignore_errors=True)
     head = headline(benches, options.quick)
     broken = [f"{name}: {problem}" for name, b in benches.items() for problem in b.broken]
+    command = " ".join(["benchmarks/load.py", *(sys.argv[1:] if argv is None else argv)])
     print()
+    print('---- for benchmarks/README.md, "Load benchmark" > "Results" (from here to the RESULT block) ----')
     print(
-        f"{info['cpu']} · commit {info['commit']} · load average at start {info['load_at_start']}, "
-        f"at the end {load_text()} · {time.monotonic() - started:.0f} s"
+        f"`.venv/bin/python {command}` on {dt.date.today().isoformat()}, commit {info['commit']}, {info['cpu']}; "
+        f"load average {info['load_at_start']} at the start, {load_text()} at the end; "
+        f"{time.monotonic() - started:.0f} s; exit code {1 if broken else 0}."
     )
+    print()
     print(TABLE_HEAD)
     for line in ROWS:
         print(line)
+    curves = {b.label or name: b.figures["soak"]["curve"] for name, b in benches.items() if "soak" in b.figures}
+    if curves:
+        print()
+        print("Soak RSS curves (reruns done : MB):")
+        print()
+        for label, curve in curves.items():
+            print(f"- {label}: " + " ".join(f"{x:,}:{y:.0f}" for x, y in curve))
+    print()
+    print("```")
+    print("RESULT " + " ".join(f"{key}={fmt_s(head[key], 3)}" for key in RESULT_KEYS))
+    print("```")
+    print("---- end ----")
     print()
     for key in RESULT_KEYS:
         print(f"  {key:<24}{fmt_s(head[key], 3):>10}   goal {GOALS[key]}")
