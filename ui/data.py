@@ -274,7 +274,7 @@ def _map_data(
     for array in (keep, *by_layer.values()):
         array.setflags(write=False)
     counts = {name: int(mask.sum()) for name, mask in by_layer.items()}
-    kpis = filters.kpis(everything.loc[keep, ['layer', 'status', 'progress']], current.registry)  # no geometry
+    kpis = filters.kpis(everything.loc[keep, ["layer", "status", "progress"]], current.registry)  # no geometry
     return MapData(current, everything, keep, kpis, (prepared, by_layer, counts), key)
 
 
