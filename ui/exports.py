@@ -94,19 +94,26 @@ def export_buttons(view: ViewState, layers: data.Layers, drawn: data.MapData, ch
     _export_panel(lambda: html().encode("utf-8"), f"jiyang-map-{stamp}.html", png, pdf, lang)
 
 
-@st.fragment
 def _export_panel(
     html_file: Callable[[], bytes], html_name: str, png: Render, pdf: Callable[[str], Render], lang: str
 ) -> None:
-    """The exports. A fragment, so a click on a render (or the paper size) reruns only this part, not the map
-    page; one fragment for all of them (each fragment copies the page's layout state on every run)."""
-    # One row that wraps on a phone: a single layout block (columns would be five, each a message every run).
-    with (
-        st.expander(t("exports.title", lang)),
-        st.container(horizontal=True, gap="medium", vertical_alignment="bottom"),
-    ):
+    """The exports, in a dialog opened by one button: a map page run sends one element for them instead of seven,
+    and a click inside the dialog (a render, the paper size) reruns only the dialog."""
+    if st.button(t("exports.title", lang), key="export_open", icon=":material/download:"):
+        _DIALOGS[lang](html_file, html_name, png, pdf, lang)
+
+
+def _export_choices(
+    html_file: Callable[[], bytes], html_name: str, png: Render, pdf: Callable[[str], Render], lang: str
+) -> None:
+    with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):  # one row; wraps on a phone
         st.download_button(
-            t("exports.html", lang), data=html_file, file_name=html_name, mime="text/html", key="export_html"
+            t("exports.html", lang),
+            data=html_file,
+            file_name=html_name,
+            mime="text/html",
+            key="export_html",
+            on_click="ignore",
         )
         try:
             export.find_chromium()
@@ -118,6 +125,10 @@ def _export_panel(
             t("exports.paper", lang), ["a4", "a3"], horizontal=True, key="export_paper", format_func=str.upper
         )
         _chromium_export(pdf(paper), lang)
+
+
+# One dialog per language: its title is fixed when it is made.
+_DIALOGS = {lang: st.dialog(t("exports.title", lang), width="large")(_export_choices) for lang in ("zh", "en")}
 
 
 def _chromium_export(render: Render, lang: str) -> None:

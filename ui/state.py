@@ -216,9 +216,8 @@ def filter_widgets(kinds_available: list[str]) -> None:
         t("filters.include_unreported", lang_),
         value=c.include_unreported,
     )
-    col_from, col_to = st.columns(2)
-    for column, field in ((col_from, "end_from"), (col_to, "end_to")):
-        with column:
+    with st.container(horizontal=True, gap="small"):  # side by side: one layout block (columns would be three)
+        for field in ("end_from", "end_to"):
             bound(
                 st.date_input,
                 field,

@@ -229,3 +229,21 @@ def test_a_layer_added_as_data_reads_in_english_and_a_stale_link_to_it_is_ignore
     stage.first.wait_for()
     assert stage.count() == 1 and "Junior" in stage.first.inner_text()  # every value chosen: no filter
     assert schools.watch.dialogs == [] and schools.watch.console_errors == []
+
+
+def test_exports_open_in_a_dialog_and_a_png_of_the_map_downloads(session) -> None:
+    """One button on the page; the dialog makes the picture in the render queue and offers it for download."""
+    page = session.open("/")
+    wait_for_drawn(page, sum(LAYER_COUNTS.values()))
+    page.get_by_role("button", name=re.compile("^导出")).click()
+    dialog = page.get_by_role("dialog")
+    for name in ("单文件 HTML 地图", "生成 PNG 图片", "生成会议材料 PDF"):
+        dialog.get_by_role("button", name=name).wait_for()
+    dialog.get_by_role("button", name="生成 PNG 图片").click()
+    ready = dialog.get_by_role("button", name="下载 PNG 图片")
+    ready.wait_for(timeout=FIRST_MAP_MS)  # a headless Chromium renders the map
+    with page.expect_download() as download:
+        ready.click()
+    assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert dialog.get_by_role("button", name="生成会议材料 PDF").is_visible()  # the rest of the dialog is still there
+    assert session.watch.outside_requests == []
