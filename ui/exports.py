@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -99,8 +100,16 @@ def _export_panel(
 ) -> None:
     """The exports, in a dialog opened by one button: a map page run sends one element for them instead of seven,
     and a click inside the dialog (a render, the paper size) reruns only the dialog."""
-    if st.button(t("exports.title", lang), key="export_open", icon=":material/download:"):
+    st.button(t("exports.title", lang), key="export_open", icon=":material/download:", on_click=_opened, args=(True,))
+    if st.session_state.get(_OPEN):  # open until dismissed: a run of the whole page (a render's) keeps it open
         _DIALOGS[lang](html_file, html_name, png, pdf, lang)
+
+
+_OPEN = "_exports_open"
+
+
+def _opened(value: bool) -> None:
+    st.session_state[_OPEN] = value
 
 
 def _export_choices(
@@ -128,7 +137,10 @@ def _export_choices(
 
 
 # One dialog per language: its title is fixed when it is made.
-_DIALOGS = {lang: st.dialog(t("exports.title", lang), width="large")(_export_choices) for lang in ("zh", "en")}
+_DIALOGS = {
+    lang: st.dialog(t("exports.title", lang), width="large", on_dismiss=partial(_opened, False))(_export_choices)
+    for lang in ("zh", "en")
+}
 
 
 def _chromium_export(render: Render, lang: str) -> None:

@@ -246,4 +246,10 @@ def test_exports_open_in_a_dialog_and_a_png_of_the_map_downloads(session) -> Non
         ready.click()
     assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert dialog.get_by_role("button", name="生成会议材料 PDF").is_visible()  # the rest of the dialog is still there
+    page.keyboard.press("Escape")  # dismissed: it stays closed when the page runs again (a filter change)
+    dialog.wait_for(state="detached")
+    page.locator('[data-testid="stSidebar"]').get_by_text("包含未上报进度的要素").click()
+    page.wait_for_function("() => new URLSearchParams(location.search).has('unreported')")
+    harness.wait_for_app(page)
+    assert page.get_by_role("dialog").count() == 0
     assert session.watch.outside_requests == []

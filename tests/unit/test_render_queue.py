@@ -233,6 +233,11 @@ def test_a_job_that_returns_no_bytes_is_an_error_not_a_result() -> None:
 # --- the map page -------------------------------------------------------------------------------------------------
 
 
+def open_exports(at: AppTest) -> AppTest:
+    """The exports are in a dialog the page's export button opens (it stays open while the page reruns)."""
+    return at.button(key="export_open").click().run()
+
+
 def test_no_download_on_the_map_page_starts_chromium_when_requested_directly(
     data_dir: Path, chromium: FakeChromium, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -248,7 +253,7 @@ def test_no_download_on_the_map_page_starts_chromium_when_requested_directly(
         original(coordinates, data, *args, **kwargs)
 
     monkeypatch.setattr(st_button, "marshall_file", spy)
-    at = map_page().run()
+    at = open_exports(map_page().run())
     assert not at.exception, [e.message for e in at.exception]
     assert callables, "the map page registered no deferred download at all"
     # Four visitors (or one client four times) asking for every deferred download at once.
@@ -270,7 +275,7 @@ def test_sessions_asking_at_once_run_one_chromium_a_few_wait_the_rest_are_told_t
     exports.render_queue.clear()
     # Different progress ranges make different requests; "zh-0-90" twice makes two identical ones.
     requests = [("zh", "0-90"), ("zh", "0-80"), ("zh", "0-70"), ("zh", "0-60"), ("en", "0-50"), ("zh", "0-90")]
-    sessions = [map_page(lang, progress=progress).run() for lang, progress in requests]
+    sessions = [open_exports(map_page(lang, progress=progress).run()) for lang, progress in requests]
     for at in sessions:
         assert not at.exception, [e.message for e in at.exception]
         assert at.button(key="export_png").label in ("生成 PNG 图片", "Make PNG picture")
@@ -323,11 +328,11 @@ def test_a_finished_picture_is_shared_until_the_data_changes(data_dir: Path, chr
     def labels(at: AppTest) -> list[str]:
         return [b.proto.label for b in at.get("download_button")]
 
-    first = map_page().run()
+    first = open_exports(map_page().run())
     first = first.button(key="export_png").click().run()
     assert "下载 PNG 图片" in labels(first) and chromium.runs() == 1
     # Another visitor with the same view gets the same picture at once: no second Chromium.
-    second = map_page().run()
+    second = open_exports(map_page().run())
     assert "下载 PNG 图片" in labels(second) and "export_png" not in {b.key for b in second.button}
     assert chromium.runs() == 1
     # A publish makes a new request: the page offers to make the picture again instead of the stale one.
@@ -336,7 +341,7 @@ def test_a_finished_picture_is_shared_until_the_data_changes(data_dir: Path, chr
     payload = store.load("projects", current.number)
     payload["features"][0]["properties"]["progress"] = 55
     store.publish("projects", payload, actor=Actor("li", "editor"), base_version=current.number)
-    third = map_page().run()
+    third = open_exports(map_page().run())
     assert "下载 PNG 图片" not in labels(third)
     third.button(key="export_png").click().run()
     assert chromium.runs() == 2
