@@ -13,8 +13,7 @@ lang = view.lang
 layers = data.layers(view.as_of)
 options = state.map_options(url_extent=True)
 drawn = data.map_data(layers, view.as_of, view.criteria, state.thresholds(), options)
-changed = data.changes(view.compare, view.as_of, lang)
-changed = changed[changed["layer"].map(view.criteria.shows_layer).astype(bool)] if len(changed) else changed
+changed = data.changes(view.compare, view.as_of, lang, view.criteria)
 
 layout.styles()
 layout.fit_map()
@@ -26,29 +25,12 @@ widgets.kpi_cards(drawn.kpis, len(layers.overlays), lang)
 if simplified := mapping.simplified_notice(drawn.groups_input[0].values(), lang):
     st.info(simplified)
 
-
-def overlay_groups() -> list:
-    """The overlays the map shows (made only when this selection has not been drawn before, see planning_map)."""
-    groups = mapping.prepared_overlay_groups(*drawn.groups_input, options)
-    if view.compare:
-        groups.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))
-    return groups
-
-
-compared = data.layers(view.compare).key if view.compare else ""
 # Side by side on wide screens; the stylesheet puts the details under the map when the room is narrow.
 map_col, details_col = st.container(key="up-mapzone").columns([3, 1], gap="medium")
 with map_col:
     # Only clicks rerun the script (the clicked feature's tooltip names it); pans and zooms do not.
     result = widgets.planning_map(
-        view,
-        drawn,
-        overlay_groups,
-        data.digest(drawn.key, view.compare, compared),
-        options,
-        name="map",
-        height=640,
-        returned_objects=["last_object_clicked_tooltip"],
+        view, drawn, options, name="map", height=640, returned_objects=["last_object_clicked_tooltip"]
     )
 with details_col:
     st.subheader(t("map.details", lang))

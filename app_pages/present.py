@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import auth, data, layout, presenting, state, widgets
-from urban_plan import mapping
 from urban_plan.i18n import pick, t
 
 presenting.hide_chrome()
@@ -22,25 +21,11 @@ drawn = data.map_data(data.layers(view.as_of), view.as_of, view.criteria, state.
 current = next((v for v in views if v["id"] == view.view), None)
 title = pick(current["title_zh"], current["title_en"], lang) if current else t("present.title", lang)
 
-
-def overlay_groups() -> list:
-    """The overlays the map shows (made only when this selection has not been drawn before, see planning_map)."""
-    groups = mapping.prepared_overlay_groups(*drawn.groups_input, options)
-    if view.compare:
-        changed = data.changes(view.compare, view.as_of, lang)
-        groups.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))
-    return groups
-
-
-compared = data.layers(view.compare).key if view.compare else ""
 # Heading, map and step bar fill the screen exactly (layout.css): the map takes what the other two leave, so the
 # height given here is only the first paint's.
 with st.container(key="up-present"):
     presenting.heading(title, widgets.view_caption(view, lang), presenting.position(views, view.view), lang)
-    groups_key = data.digest(drawn.key, view.compare, compared)
-    widgets.planning_map(
-        view, drawn, overlay_groups, groups_key, options, name="present", height=600, returned_objects=[]
-    )
+    widgets.planning_map(view, drawn, options, name="present", height=600, returned_objects=[])
     presenting.step_buttons(views, lang)
 presenting.swipe_steps()
 actor = auth.current_actor()

@@ -90,12 +90,7 @@ class Layers:
     overlays: gpd.GeoDataFrame
     versions: dict[str, VersionInfo | None]  # the version shown per layer (None: nothing in effect yet)
     registry: Registry
-
-    @functools.cached_property
-    def key(self) -> str:
-        """Names the versions shown (and the registry, and the data directory): a new publish, a new name."""
-        versions = ((name, v.number, v.sha256) if v else (name, 0, "") for name, v in self.versions.items())
-        return digest(*versions, self.registry.digest, os.environ.get(DATA_DIR_ENV, ""))
+    key: str  # names the versions shown, the registry and the data directory: a new publish, a new name
 
 
 def layers(as_of: dt.date | None = None) -> Layers:
@@ -107,22 +102,22 @@ def layers(as_of: dt.date | None = None) -> Layers:
 def _layers(as_of: dt.date | None) -> Layers:
     s = store()
     layers_now = s.registry()
-    names = layers_now.ids()
-    versions = {layer: (s.effective(layer, as_of) if as_of else s.current(layer)) for layer in names}
-    # The registry's version is part of the key: a renamed, reordered or archived layer rebuilds the frames.
-    shown = Layers(frame.empty_frame(), frame.empty_frame(), versions, layers_now)
-    shown.context, shown.overlays = _frames(shown.key, s, shown)
-    return shown
+    versions = {layer: (s.effective(layer, as_of) if as_of else s.current(layer)) for layer in layers_now.ids()}
+    # The registry is part of the key: a renamed, reordered or archived layer rebuilds the frames.
+    numbers = ((name, v.number, v.sha256) if v else (name, 0, "") for name, v in versions.items())
+    key = digest(*numbers, layers_now.digest, os.environ.get(DATA_DIR_ENV, ""))
+    context, overlays = _frames(key, s, versions, layers_now)
+    return Layers(context, overlays, versions, layers_now, key)
 
 
 @shared_cache(16)
-def _frames(key: str, s: LayerStore, shown: Layers) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def _frames(
+    key: str, s: LayerStore, versions: dict[str, VersionInfo | None], layers_now: Registry
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Built once per set of versions and shared, never copied (tens of thousands of parcels take seconds)."""
     del key
-    frames = {
-        layer: frame.collection_frame(s.load_shared(layer, v.number), layer) for layer, v in shown.versions.items() if v
-    }
-    return _combined(frames, shown.registry.bases()), _combined(frames, shown.registry.overlays())
+    frames = {name: frame.collection_frame(s.load_shared(name, v.number), name) for name, v in versions.items() if v}
+    return _combined(frames, layers_now.bases()), _combined(frames, layers_now.overlays())
 
 
 def _combined(frames: dict[str, gpd.GeoDataFrame], names: tuple[str, ...]) -> gpd.GeoDataFrame:
@@ -148,13 +143,18 @@ def _preview(
     return publishing.preview(store(), name, _data, options)
 
 
-def changes(since: dt.date | None, on: dt.date | None, lang: str) -> gpd.GeoDataFrame:
+def changes(
+    since: dt.date | None, on: dt.date | None, lang: str, criteria: filters.Criteria | None = None
+) -> gpd.GeoDataFrame:
     """Overlay features that changed between `since` and `on` (default today), for halos and the table: once per
-    pair of data versions (shared, read-only)."""
+    pair of data versions (shared, read-only); with `criteria`, only the layers its layer filter shows."""
     if since is None:
         return _no_changes()
     before, after = layers(since), layers(on)
-    return _changes(digest(before.key, after.key, lang), before, after, lang)
+    changed = _changes(digest(before.key, after.key, lang), before, after, lang)
+    if criteria is None or not len(changed):
+        return changed
+    return changed[changed["layer"].map(criteria.shows_layer).astype(bool)]
 
 
 @shared_cache(16)
@@ -267,7 +267,8 @@ def _map_data(
     """The rows a set of filters keeps, their KPI figures and each layer's part of the selection. Meetings share
     filters (everyone opens the same link): one computation serves them all. Arrays are read-only."""
     everything = rated(as_of, thresholds, options.lang, current)
-    prepared = _prepared(digest(current.key, as_of, thresholds, options.cache_key), everything, current, options)
+    on = as_of or dt.date.today()  # ratings (and with them colours) change with the date
+    prepared = _prepared(digest(current.key, on, thresholds, options.cache_key), everything, current, options)
     keep = filters.mask(everything, criteria, current.registry) if len(everything) else np.zeros(0, dtype=bool)
     names = everything["layer"].to_numpy()
     by_layer = {name: keep[names == name] for name in prepared}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from functools import partial
 from typing import Any, NoReturn
 
@@ -158,17 +157,15 @@ def field_mapping_editor(source_fields: list[str], field_map: dict[str, str | No
 def planning_map(
     view: ViewState,
     drawn: data.MapData,
-    make_groups: Callable[[], list],
-    groups_key: str,
     options: mapping.MapOptions,
     *,
     name: str,
     height: int,
     returned_objects: list[str],
 ) -> dict | None:
-    """The planning map of the map and presentation pages. `make_groups()` builds the overlay groups, which
-    `groups_key` names (drawn.key plus anything else they show): the map's strings are rendered once per data
-    version and style, the groups' once per key (ui/map_component), so a run only sends them.
+    """The planning map of the map and presentation pages: `drawn`'s overlays, and with a comparison date the
+    changes since then. The map's strings are rendered once per data version and style, the overlay groups' once
+    per selection (ui/map_component), so a run only sends them.
 
     Large layers' data reaches the browser once per data version: fetched by the map from serve.py's route
     (ui/map_data_routes.py), or without it carried by the page as inert data blocks (mapping.shared_data_html);
@@ -184,7 +181,10 @@ def planning_map(
         st.html(mapping.shared_data_html(drawn.shared, options), unsafe_allow_javascript=True)  # inert JSON only
 
     def groups() -> list:
-        made = make_groups()
+        made = mapping.prepared_overlay_groups(*drawn.groups_input, options)
+        if view.compare:
+            changed = data.changes(view.compare, view.as_of, options.lang, view.criteria)
+            made.append(mapping.changes_group(changed, options, since=view.compare.isoformat()))
         if sources:
             lang = options.lang
             mapping.use_shared_sources(made, sources, t("mapdata.failed", lang), t("mapdata.retrying", lang))
@@ -193,7 +193,7 @@ def planning_map(
     return map_component.show(
         base_key=f"{current.key}:{options.cache_key}",
         make_base=lambda: mapping.base_map(current.context, options, context),
-        groups_key=f"{groups_key}:{routed}",
+        groups_key=data.digest(drawn.key, view.compare, data.layers(view.compare).key if view.compare else "", routed),
         make_groups=groups,
         make_layer_control=mapping.layer_control,
         key=f"{name}-{view.lang}-{view.basemap}-{view.colour_by}-{mapping.mount_key(context, *drawn.shared)}",

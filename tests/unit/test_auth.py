@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import asgi
 from urban_plan import auth, sessions
 
 PASSWORD = "correct horse battery"
@@ -279,35 +280,8 @@ def test_streamlit_run_serve_py_finds_an_st_app_with_the_login_routes() -> None:
 
 
 def _call(app, path: str, query: str = "", headers: dict[str, str] | None = None) -> tuple[int, list[tuple[str, str]]]:
-    import asyncio
-    import concurrent.futures
-
-    sent: list[dict] = []
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8501),
-        "scheme": "http",
-        "root_path": "",
-        "http_version": "1.1",
-    }
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    # In a thread of its own: in the same pytest process, Playwright's sync API may own this thread's event loop.
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, app(scope, receive, send)).result()
-    start = sent[0]
-    return start["status"], [(k.decode(), v.decode()) for k, v in start["headers"]]
+    status, headers_sent, _ = asgi.get(app, path, query, headers)
+    return status, headers_sent
 
 
 def test_the_session_route_trades_a_one_time_code_for_an_httponly_strict_cookie(

@@ -3,7 +3,6 @@ version instead of the page re-sending it on every run."""
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import gzip
 import json
@@ -15,6 +14,7 @@ import folium
 import numpy as np
 import pytest
 
+from tests import asgi
 from tests.unit.test_fast_path import ON, parcels
 from ui import login_routes, map_data_routes
 from urban_plan import mapping, progress
@@ -42,33 +42,8 @@ def cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[map_data_routes.SharedDat
 
 def call(app, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     """One GET through the ASGI app (no HTTP client needed): status, headers, body."""
-    sent: list[dict] = []
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8501),
-        "scheme": "http",
-        "root_path": "",
-        "http_version": "1.1",
-    }
-
-    async def receive() -> dict:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    # In a thread of its own: in the same pytest process, Playwright's sync API may own this thread's event loop.
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, app(scope, receive, send)).result()
-    head = sent[0]
-    body = b"".join(m.get("body", b"") for m in sent[1:])
-    return head["status"], {k.decode(): v.decode() for k, v in head["headers"]}, body
+    status, headers_sent, body = asgi.get(app, path, headers=headers)
+    return status, dict(headers_sent), body
 
 
 def app_with_route():
